@@ -1,0 +1,283 @@
+"""The building blocks, in the order the book teaches them.
+
+- :class:`PlainBlock`: two 3x3 conv-BN-ReLU layers, no shortcut (chapter 2's baseline).
+- :class:`BasicBlock`: the same two layers plus a shortcut, ``relu(F(x) + x)`` (chapter 2).
+- :class:`Bottleneck`: 1x1 reduce, 3x3, 1x1 expand, plus a shortcut (chapter 3).
+- :class:`PreActBlock`: BN-ReLU-conv twice, then the add, nothing after (chapter 7).
+
+Names follow torchvision (``conv1, bn1, relu, conv2, bn2, downsample``), so state_dicts
+load both ways. Two deliberate differences from torchvision's code, neither of which
+changes a number: ReLUs are not in-place and the add is ``out = out + identity``, so
+forward hooks that record activations (chapter 5) see each tensor as it was.
+
+Each block has ``out_channels``, the class attribute ``expansion`` (out_channels /
+channels), ``has_shortcut`` (False only for :class:`PlainBlock`) and the property
+``last_bn``: the norm layer whose weight zero-init sets to 0 (chapter 7).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from resnet_edu._arguments import check_positive_int
+from resnet_edu.shortcuts import make_shortcut
+
+NormLayer = Callable[[int], nn.Module]
+
+
+def conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
+    """A 3x3 convolution with padding 1 and no bias (the BN after it has one).
+
+    Args:
+        in_channels: input channels.
+        out_channels: output channels.
+        stride: 1 keeps H and W; 2 halves them (rounding up).
+    """
+    return nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1, bias=False)
+
+
+def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
+    """A 1x1 convolution with no bias: mixes channels, touches no neighbours.
+
+    Args:
+        in_channels: input channels.
+        out_channels: output channels.
+        stride: 1 keeps H and W; 2 keeps every other pixel.
+    """
+    return nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride, bias=False)
+
+
+def _check_sizes(in_channels: int, channels: int, stride: int) -> None:
+    check_positive_int("in_channels", in_channels)
+    check_positive_int("channels", channels)
+    check_positive_int("stride", stride)
+
+
+class PlainBlock(nn.Module):
+    """Two 3x3 conv-BN-ReLU layers and no shortcut: the unit of a "plain" network.
+
+    He et al. 2015, section 3.3 ("Plain Network"): the baseline that gets *worse* as it
+    gets deeper (Figure 1), which residual learning fixes. ``out = relu(bn2(conv2(
+    relu(bn1(conv1(x))))))``. Taught in chapter 2 (and trained against ResNets in chapter 6).
+
+    Args:
+        in_channels: channels of the input.
+        channels: channels of both convolutions (and of the output).
+        stride: stride of the first convolution (2 halves H and W).
+        norm_layer: norm constructor; ``nn.Identity`` turns BN off (chapter 5).
+    """
+
+    expansion: int = 1
+    has_shortcut: bool = False
+
+    def __init__(
+        self, in_channels: int, channels: int, stride: int = 1, norm_layer: NormLayer = nn.BatchNorm2d
+    ) -> None:
+        super().__init__()
+        _check_sizes(in_channels, channels, stride)
+        self.out_channels = channels * self.expansion
+        self.conv1 = conv3x3(in_channels, channels, stride)
+        self.bn1 = norm_layer(channels)
+        self.relu = nn.ReLU()
+        self.conv2 = conv3x3(channels, channels)
+        self.bn2 = norm_layer(channels)
+
+    @property
+    def last_bn(self) -> nn.Module:
+        """The block's last norm layer (``bn2``); kept for uniformity with residual blocks."""
+        return self.bn2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.conv1(x)  # (N, C, H/s, W/s)
+        out = self.bn1(out)
+        out = self.relu(out)
+        out = self.conv2(out)  # (N, C, H/s, W/s)
+        out = self.bn2(out)
+        return self.relu(out)  # no "+ x": nothing skips the two layers
+
+
+class BasicBlock(nn.Module):
+    """The residual block: ``out = relu(F(x) + shortcut(x))``, two 3x3 layers in ``F``.
+
+    He et al. 2015, section 3.1-3.2 and Figure 2: instead of asking two layers to fit
+    ``H(x)``, let them fit the residual ``F(x) = H(x) - x`` and add ``x`` back. Where
+    the block changes shape, the shortcut is option A, B or C of section 3.3 (see
+    :mod:`resnet_edu.shortcuts`). Used by ResNet-18/34 and the CIFAR ResNets.
+    Taught in chapter 2.
+
+    Args:
+        in_channels: channels of the input.
+        channels: channels of both convolutions (and of the output).
+        stride: stride of the first convolution (2 halves H and W).
+        shortcut: ``"A"``, ``"B"`` (default, as torchvision) or ``"C"``.
+        norm_layer: norm constructor; ``nn.Identity`` turns BN off (chapter 5).
+    """
+
+    expansion: int = 1
+    has_shortcut: bool = True
+
+    def __init__(
+        self,
+        in_channels: int,
+        channels: int,
+        stride: int = 1,
+        shortcut: str = "B",
+        norm_layer: NormLayer = nn.BatchNorm2d,
+    ) -> None:
+        super().__init__()
+        _check_sizes(in_channels, channels, stride)
+        self.out_channels = channels * self.expansion
+        self.conv1 = conv3x3(in_channels, channels, stride)
+        self.bn1 = norm_layer(channels)
+        self.relu = nn.ReLU()
+        self.conv2 = conv3x3(channels, channels)
+        self.bn2 = norm_layer(channels)
+        self.downsample = make_shortcut(shortcut, in_channels, self.out_channels, stride, norm_layer)
+
+    @property
+    def last_bn(self) -> nn.Module:
+        """The last norm layer of the residual branch ``F`` (``bn2``)."""
+        return self.bn2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x  # (N, C_in, H, W)
+        out = self.conv1(x)  # (N, C, H/s, W/s)
+        out = self.bn1(out)
+        out = self.relu(out)
+        out = self.conv2(out)  # (N, C, H/s, W/s)
+        out = self.bn2(out)  # F(x)
+        if self.downsample is not None:
+            identity = self.downsample(x)  # (N, C, H/s, W/s)
+        out = out + identity  # F(x) + x
+        return self.relu(out)
+
+
+class Bottleneck(nn.Module):
+    """The bottleneck block: 1x1 reduce to ``channels``, 3x3, 1x1 expand to 4x ``channels``.
+
+    He et al. 2015, section 4.1 ("Deeper Bottleneck Architectures") and Figure 5: the
+    1x1 layers shrink and restore the width so the costly 3x3 works on a quarter of the
+    channels. Used by ResNet-50/101/152. Taught in chapter 3.
+
+    Where the stride sits is a choice. The paper puts it on the first 1x1
+    (``stride_in_1x1=True``): 3.86 / 7.57 / 11.28 GMACs for ResNet-50/101/152.
+    torchvision ("ResNet V1.5", the default here) puts it on the 3x3, which sees every
+    input pixel instead of skipping three in four; it costs more (4.09 / 7.80 / 11.51
+    GMACs) and is about 0.5 % more accurate on ImageNet top-1. Parameters are the same.
+
+    Args:
+        in_channels: channels of the input.
+        channels: width of the bottleneck; the output has ``4 * channels``.
+        stride: 2 halves H and W (on the 3x3 or on the first 1x1, see above).
+        shortcut: ``"A"``, ``"B"`` (default, as torchvision) or ``"C"``.
+        stride_in_1x1: True for the paper's placement, False for torchvision's.
+        norm_layer: norm constructor; ``nn.Identity`` turns BN off (chapter 5).
+    """
+
+    expansion: int = 4
+    has_shortcut: bool = True
+
+    def __init__(
+        self,
+        in_channels: int,
+        channels: int,
+        stride: int = 1,
+        shortcut: str = "B",
+        stride_in_1x1: bool = False,
+        norm_layer: NormLayer = nn.BatchNorm2d,
+    ) -> None:
+        super().__init__()
+        _check_sizes(in_channels, channels, stride)
+        stride_1x1, stride_3x3 = (stride, 1) if stride_in_1x1 else (1, stride)
+        self.out_channels = channels * self.expansion
+        self.conv1 = conv1x1(in_channels, channels, stride_1x1)
+        self.bn1 = norm_layer(channels)
+        self.conv2 = conv3x3(channels, channels, stride_3x3)
+        self.bn2 = norm_layer(channels)
+        self.conv3 = conv1x1(channels, self.out_channels)
+        self.bn3 = norm_layer(self.out_channels)
+        self.relu = nn.ReLU()
+        self.downsample = make_shortcut(shortcut, in_channels, self.out_channels, stride, norm_layer)
+
+    @property
+    def last_bn(self) -> nn.Module:
+        """The last norm layer of the residual branch ``F`` (``bn3``)."""
+        return self.bn3
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x  # (N, C_in, H, W)
+        out = self.conv1(x)  # (N, C, H, W)      reduce  (H/s with stride_in_1x1)
+        out = self.bn1(out)
+        out = self.relu(out)
+        out = self.conv2(out)  # (N, C, H/s, W/s)  3x3
+        out = self.bn2(out)
+        out = self.relu(out)
+        out = self.conv3(out)  # (N, 4C, H/s, W/s) expand
+        out = self.bn3(out)  # F(x)
+        if self.downsample is not None:
+            identity = self.downsample(x)  # (N, 4C, H/s, W/s)
+        out = out + identity  # F(x) + x
+        return self.relu(out)
+
+
+class PreActBlock(nn.Module):
+    """Full pre-activation: ``out = x + conv2(relu(bn2(conv1(relu(bn1(x))))))``.
+
+    He et al. 2016, "Identity Mappings in Deep Residual Networks", section 4 and
+    Figure 4(e): moving BN and ReLU *before* each convolution leaves nothing after the
+    add, so ``x_L = x_l + sum F(x_i)`` holds exactly and the gradient reaches every
+    block through the "1" of ``dE/dx_l = dE/dx_L (1 + ...)``. A network of these needs
+    one last BN-ReLU after its final block; :class:`~resnet_edu.resnet.ResNet` adds it.
+
+    The shortcut (``downsample``) takes the raw ``x``, as in the paper's Figure 4(e);
+    options A/B/C mean what they mean for :class:`BasicBlock`. Taught in chapter 7.
+
+    Args:
+        in_channels: channels of the input.
+        channels: channels of both convolutions (and of the output).
+        stride: stride of the first convolution (2 halves H and W).
+        shortcut: ``"A"``, ``"B"`` (default) or ``"C"``.
+        norm_layer: norm constructor; ``nn.Identity`` turns BN off (chapter 5).
+    """
+
+    expansion: int = 1
+    has_shortcut: bool = True
+    preactivation: bool = True
+
+    def __init__(
+        self,
+        in_channels: int,
+        channels: int,
+        stride: int = 1,
+        shortcut: str = "B",
+        norm_layer: NormLayer = nn.BatchNorm2d,
+    ) -> None:
+        super().__init__()
+        _check_sizes(in_channels, channels, stride)
+        self.out_channels = channels * self.expansion
+        self.bn1 = norm_layer(in_channels)
+        self.relu = nn.ReLU()
+        self.conv1 = conv3x3(in_channels, channels, stride)
+        self.bn2 = norm_layer(channels)
+        self.conv2 = conv3x3(channels, channels)
+        self.downsample = make_shortcut(shortcut, in_channels, self.out_channels, stride, norm_layer)
+
+    @property
+    def last_bn(self) -> nn.Module:
+        """The last norm layer of the residual branch (``bn2``): zeroing it zeroes ``F``."""
+        return self.bn2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x  # (N, C_in, H, W)
+        out = self.bn1(x)
+        out = self.relu(out)
+        out = self.conv1(out)  # (N, C, H/s, W/s)
+        out = self.bn2(out)
+        out = self.relu(out)
+        out = self.conv2(out)  # (N, C, H/s, W/s): F(x)
+        if self.downsample is not None:
+            identity = self.downsample(x)  # (N, C, H/s, W/s)
+        return out + identity  # F(x) + x, no ReLU after the add
