@@ -1,0 +1,47 @@
+"""Counting a network's cost: parameters and multiply-accumulates (MACs).
+
+The paper's "FLOPs" (Table 1: 1.8 / 3.6 / 3.8 / 7.6 / 11.3 x10^9) are multiply-adds,
+i.e. MACs. PyTorch's own counter reports FLOPs = 2 x MACs, so we halve it.
+Taught in chapter 4.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    """The number of scalars in ``model``'s parameters (each shared tensor counted once).
+
+    Args:
+        model: any module.
+        trainable_only: count only parameters with ``requires_grad=True``.
+    """
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def count_macs(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 224, 224)) -> int:
+    """Multiply-accumulates of one forward pass, counted by ``torch.utils.flop_counter``.
+
+    Runs the model once on zeros of ``input_size`` in eval mode under ``torch.no_grad()``
+    and restores its training flag. Counts convolutions and matrix products (the fc);
+    BN, ReLU, pooling and the additions of the shortcuts are not counted, as in the paper.
+
+    Args:
+        model: the network.
+        input_size: the input's shape, batch included (MACs scale with the batch).
+    """
+    first = next(model.parameters(), None)
+    device = first.device if first is not None else torch.device("cpu")
+    dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
+    x = torch.zeros(tuple(input_size), device=device, dtype=dtype)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(x)
+    finally:
+        model.train(was_training)
+    return counter.get_total_flops() // 2
