@@ -1,0 +1,292 @@
+"""Shape traces: what each part of a network does to the shape of its input.
+
+``trace_shapes(model, (1, 224, 224))`` runs one forward pass with forward hooks on the
+chosen modules and records, in call order, each module's output shape and parameter
+count. It works for any ``nn.Module``, whatever its ``forward`` does, because hooks see
+every call. For full per-layer summaries use :func:`summary` (a thin torchinfo wrapper).
+Taught in chapter 1 (the seed's ResNet-18 trace) and chapter 4 (every block).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Sequence
+
+import torch
+from torch import nn
+
+from resnet_edu._tabular import html_table, text_table
+
+LEVELS: tuple[str, ...] = ("top", "blocks", "layers")
+_CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
+
+
+@dataclass(frozen=True)
+class TraceRow:
+    """One row of a shape trace.
+
+    Attributes:
+        path: the module's name inside the model (``"layer1.0"``), ``"conv1..maxpool"``
+            for a grouped stem, ``"(forward)"`` for an operation with no module.
+        type: the module's class name (``"Stem"``, ``"flatten"`` for the rows above).
+        output_shape: the output's shape without the batch dimension, e.g. ``(64, 56, 56)``.
+        parameters: the parameters the module holds (all its submodules included).
+    """
+
+    path: str
+    type: str
+    output_shape: tuple[int, ...]
+    parameters: int
+
+
+@dataclass
+class ShapeTrace:
+    """The result of :func:`trace_shapes`: rows plus what they were traced on.
+
+    Prints as a plain-text table and shows as an HTML table in a notebook.
+
+    Attributes:
+        rows: the :class:`TraceRow` records, in call order.
+        input_shape: the traced input's shape, without the batch dimension.
+        level: ``"top"``, ``"blocks"`` or ``"layers"``.
+        total_parameters: ``count_parameters(model)`` (shared tensors counted once).
+    """
+
+    rows: list[TraceRow]
+    input_shape: tuple[int, ...]
+    level: str
+    total_parameters: int = field(default=0)
+
+    @property
+    def shapes(self) -> list[tuple[int, ...]]:
+        """The output shapes, one per row."""
+        return [row.output_shape for row in self.rows]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[TraceRow]:
+        return iter(self.rows)
+
+    def __getitem__(self, index: int) -> TraceRow:
+        return self.rows[index]
+
+    def __str__(self) -> str:
+        return format_trace(self)
+
+    def _repr_html_(self) -> str:
+        headers, cells = _cells(self.rows)
+        caption = f"input {format_shape(self.input_shape)}; {self.total_parameters:,} parameters"
+        return html_table(headers, cells, caption)
+
+
+def format_shape(shape: Sequence[int]) -> str:
+    """Write a shape the way the book does: ``(64, 56, 56)`` -> ``"64x56x56"``, ``(10,)`` -> ``"10"``.
+
+    Args:
+        shape: a shape without the batch dimension (``()`` for a scalar per example).
+    """
+    return "x".join(str(d) for d in shape) if len(shape) else "scalar"
+
+
+def format_trace(trace: ShapeTrace | Sequence[TraceRow]) -> str:
+    """The trace as an aligned plain-text table (what ``print(trace)`` shows).
+
+    Args:
+        trace: a :class:`ShapeTrace`, or a list of :class:`TraceRow`.
+    """
+    rows = list(trace.rows if isinstance(trace, ShapeTrace) else trace)
+    headers, cells = _cells(rows)
+    footer = ""
+    if isinstance(trace, ShapeTrace):
+        footer = f"input {format_shape(trace.input_shape)}; total parameters {trace.total_parameters:,}"
+    return text_table(headers, cells, footer)
+
+
+def _cells(rows: Sequence[TraceRow]) -> tuple[list[str], list[list[str]]]:
+    headers = ["layer", "type", "output shape", "parameters"]
+    cells = [[r.path, r.type, format_shape(r.output_shape), f"{r.parameters:,}"] for r in rows]
+    return headers, cells
+
+
+def select_modules(model: nn.Module, level: str = "top") -> list[tuple[str, nn.Module]]:
+    """The modules a trace or a cost table shows at ``level``, as ``(path, module)`` pairs.
+
+    - ``"top"``: the model's direct children (``conv1, ..., layer1, ..., fc``).
+    - ``"blocks"``: the same, but containers (``nn.Sequential``, ``nn.ModuleList``,
+      ``nn.ModuleDict``) are opened, recursively: a ResNet's stages become its blocks.
+    - ``"layers"``: every leaf module (one with no children): convs, norms, ReLUs, ...
+
+    A model with no children is its own only module (path ``""``).
+
+    Args:
+        model: any module.
+        level: ``"top"``, ``"blocks"`` or ``"layers"``.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+    if next(model.children(), None) is None:
+        return [("", model)]
+    if level == "layers":
+        return [(p, m) for p, m in model.named_modules() if p and next(m.children(), None) is None]
+    selected: list[tuple[str, nn.Module]] = []
+
+    def visit(prefix: str, module: nn.Module) -> None:
+        for name, child in module.named_children():
+            path = f"{prefix}{name}"
+            if level == "blocks" and isinstance(child, _CONTAINERS) and next(child.children(), None):
+                visit(f"{path}.", child)
+            else:
+                selected.append((path, child))
+
+    visit("", model)
+    return selected
+
+
+def trace_shapes(
+    model: nn.Module,
+    input_shape: Sequence[int],
+    level: str = "top",
+    *,
+    group_stem: bool = True,
+    batch_size: int = 1,
+) -> ShapeTrace:
+    """Run one forward pass and record each module's output shape, in call order.
+
+    Forward hooks on the modules of :func:`select_modules` record every call (a module
+    called twice, like a shared ReLU, gives two rows). Operations that live in
+    ``forward`` rather than in a module (``torch.flatten``) are invisible to hooks; where
+    a module receives a 1-D-per-example input whose size matches the previous output
+    (a flatten), a ``(forward) flatten`` row is inserted, as the seed's ``nn.Flatten``.
+    The model runs in eval mode under ``torch.no_grad()``; every module's training
+    flag is restored afterwards. Taught in chapter 1 and chapter 4.
+
+    For ``resnet18(in_channels=1, num_classes=10)`` on ``(1, 224, 224)``, ``level="top"``
+    gives the seed's trace: 64x56x56 (stem), 64x56x56, 128x28x28, 256x14x14, 512x7x7,
+    512x1x1, 512, 10.
+
+    Args:
+        model: any ``nn.Module`` (a package network, a plain twin, or your own).
+        input_shape: the shape of ONE example, without the batch dimension, e.g.
+            ``(1, 224, 224)``.
+        level: ``"top"`` (the model's children), ``"blocks"`` (every block) or
+            ``"layers"`` (every leaf layer); see :func:`select_modules`.
+        group_stem: for models with ``stage_names`` (the package's ResNets), merge the
+            rows before the first stage into one ``Stem`` row (levels top and blocks).
+        batch_size: examples in the traced batch (shapes are reported without it).
+
+    Raises:
+        TypeError: if ``model`` is not an ``nn.Module``.
+        ValueError: if ``input_shape`` is not a sequence of positive ints, or ``level``
+            is not one of ``"top"``, ``"blocks"``, ``"layers"``.
+    """
+    modules = select_modules(model, level)
+    input_shape = _check_shape(input_shape)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    calls: list[tuple[str, nn.Module, Any, Any]] = []
+    hooks = [
+        module.register_forward_hook(lambda m, inp, out, p=path: calls.append((p, m, inp, out)))
+        for path, module in modules
+    ]
+    flags = {m: m.training for m in model.modules()}
+    first = next(model.parameters(), None)
+    device = first.device if first is not None else torch.device("cpu")
+    dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
+    x = torch.zeros((batch_size, *input_shape), device=device, dtype=dtype)
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(x)
+    finally:
+        for hook in hooks:
+            hook.remove()
+        for m, flag in flags.items():
+            m.training = flag
+    rows = _rows(calls)
+    if group_stem and level != "layers":
+        rows = _group_stem(rows, getattr(model, "stage_names", None))
+    total = sum(p.numel() for p in model.parameters())
+    return ShapeTrace(rows, input_shape, level, total)
+
+
+def _rows(calls: list[tuple[str, nn.Module, Any, Any]]) -> list[TraceRow]:
+    rows: list[TraceRow] = []
+    for path, module, inputs, output in calls:
+        inp = inputs[0] if inputs and isinstance(inputs[0], torch.Tensor) else None
+        if rows and inp is not None and inp.dim() == 2 and len(rows[-1].output_shape) > 1:
+            previous = rows[-1].output_shape
+            if inp.shape[1] == _numel(previous):
+                rows.append(TraceRow("(forward)", "flatten", tuple(inp.shape[1:]), 0))
+        params = sum(p.numel() for p in module.parameters())
+        rows.append(TraceRow(path or type(module).__name__, type(module).__name__, _shape_of(output), params))
+    return rows
+
+
+def _group_stem(rows: list[TraceRow], stage_names: Sequence[str] | None) -> list[TraceRow]:
+    if not stage_names:
+        return rows
+    first_stage = stage_names[0]
+    start = next(
+        (i for i, r in enumerate(rows) if r.path == first_stage or r.path.startswith(first_stage + ".")),
+        None,
+    )
+    if not start:
+        return rows
+    stem = rows[:start]
+    seen: dict[str, int] = {r.path: r.parameters for r in stem}  # a reused ReLU counts once
+    path = f"{stem[0].path}..{stem[-1].path}"
+    return [TraceRow(path, "Stem", stem[-1].output_shape, sum(seen.values()))] + rows[start:]
+
+
+def _shape_of(output: Any) -> tuple[int, ...]:
+    if isinstance(output, torch.Tensor):
+        return tuple(output.shape[1:])
+    if isinstance(output, (tuple, list)) and output and isinstance(output[0], torch.Tensor):
+        return tuple(output[0].shape[1:])  # first tensor of a tuple output
+    return ()
+
+
+def _numel(shape: Sequence[int]) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def _check_shape(input_shape: Sequence[int]) -> tuple[int, ...]:
+    ok = isinstance(input_shape, (tuple, list, torch.Size)) and len(input_shape) > 0
+    ok = ok and all(not isinstance(d, bool) and isinstance(d, int) and d > 0 for d in input_shape)
+    if not ok:
+        raise ValueError(
+            "input_shape must be the shape of one example without the batch dimension, a "
+            f"non-empty tuple of positive ints such as (1, 224, 224); got {input_shape!r}"
+        )
+    return tuple(input_shape)
+
+
+def summary(model: nn.Module, input_size: Sequence[int], depth: int = 3, **kwargs: Any) -> Any:
+    """A full per-layer summary by torchinfo, with the columns the book uses.
+
+    A thin wrapper over ``torchinfo.summary``: output size, parameters and
+    multiply-adds per layer, nested ``depth`` deep, nothing printed (the returned
+    ``ModelStatistics`` prints itself). Taught in chapter 4.
+
+    Args:
+        model: the network.
+        input_size: the input's shape WITH the batch dimension, e.g. ``(1, 3, 224, 224)``.
+        depth: how many levels of nested modules to show.
+        **kwargs: passed to ``torchinfo.summary`` (e.g. ``col_names``, ``device``).
+    """
+    from torchinfo import summary as torchinfo_summary
+
+    options: dict[str, Any] = {
+        "col_names": ("output_size", "num_params", "mult_adds"),
+        "depth": depth,
+        "verbose": 0,
+        "row_settings": ("var_names",),
+    }
+    options.update(kwargs)
+    return torchinfo_summary(model, input_size=tuple(input_size), **options)

@@ -1,0 +1,175 @@
+"""Tests for resnet_edu.trace: shape traces against seed 003 and any module."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from resnet_edu import count_parameters, plain20, resnet18, resnet20, resnet50
+from resnet_edu.trace import ShapeTrace, TraceRow, format_shape, format_trace, select_modules, summary, trace_shapes
+
+SEED_003_SHAPES = [(64, 56, 56), (64, 56, 56), (128, 28, 28), (256, 14, 14), (512, 7, 7), (512, 1, 1), (512,), (10,)]
+
+
+def seed_003_net() -> nn.Sequential:
+    """d2l's ResNet-18 as seed 003 builds it (a Sequential of Sequentials), bugs aside."""
+
+    class Residual(nn.Module):
+        def __init__(self, cin: int, c: int, use_1x1conv: bool = False, stride: int = 1) -> None:
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, c, 3, padding=1, stride=stride)
+            self.conv2 = nn.Conv2d(c, c, 3, padding=1)
+            self.conv3 = nn.Conv2d(cin, c, 1, stride=stride) if use_1x1conv else None
+            self.bn1, self.bn2 = nn.BatchNorm2d(c), nn.BatchNorm2d(c)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = F.relu(self.bn1(self.conv1(x)))
+            y = self.bn2(self.conv2(y))
+            return F.relu(y + (self.conv3(x) if self.conv3 is not None else x))
+
+    def stage(cin: int, c: int, first: bool = False) -> nn.Sequential:
+        return nn.Sequential(Residual(cin, c, not first, 1 if first else 2), Residual(c, c))
+
+    b1 = nn.Sequential(nn.Conv2d(1, 64, 7, 2, 3), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(3, 2, 1))
+    return nn.Sequential(
+        b1, stage(64, 64, True), stage(64, 128), stage(128, 256), stage(256, 512),
+        nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(512, 10),
+    )
+
+
+def test_reproduces_seed_003_trace_for_the_package_resnet18():
+    model = resnet18(in_channels=1, num_classes=10)
+    trace = trace_shapes(model, (1, 224, 224))
+    assert trace.shapes == SEED_003_SHAPES
+    assert [r.path for r in trace] == [
+        "conv1..maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool", "(forward)", "fc"
+    ]
+    assert sum(r.parameters for r in trace) == count_parameters(model) == trace.total_parameters
+
+
+def test_seed_003_own_sequential_net_gives_the_same_shapes():
+    trace = trace_shapes(seed_003_net(), (1, 224, 224))
+    assert trace.shapes == SEED_003_SHAPES
+    assert [r.type for r in trace][-3:] == ["AdaptiveAvgPool2d", "Flatten", "Linear"]
+
+
+def test_blocks_level_lists_every_block_of_resnet20_and_its_plain_twin():
+    for build, block in ((resnet20, "BasicBlock"), (plain20, "PlainBlock")):
+        trace = trace_shapes(build(in_channels=1), (1, 8, 8), level="blocks")
+        blocks = [r for r in trace if r.type == block]
+        assert [r.path for r in blocks] == [f"layer{s}.{i}" for s in (1, 2, 3) for i in range(3)]
+        assert [r.output_shape for r in blocks] == [(16, 8, 8)] * 3 + [(32, 4, 4)] * 3 + [(64, 2, 2)] * 3
+        assert trace.shapes[-1] == (10,)
+
+
+def test_layers_level_records_every_leaf_call_in_call_order():
+    trace = trace_shapes(resnet20(in_channels=1), (1, 8, 8), level="layers")
+    convs = [r for r in trace if r.type == "Conv2d"]
+    assert len(convs) == 19  # 1 stem conv + 9 blocks x 2 (option A adds no conv)
+    assert [r.path for r in trace][:6] == ["conv1", "bn1", "relu", "maxpool", "layer1.0.conv1", "layer1.0.bn1"]
+    # each block's one ReLU module is called twice, so it gives two rows
+    assert sum(r.path == "layer1.0.relu" for r in trace) == 2
+    pads = [r for r in trace if r.type == "ZeroPadShortcut"]
+    assert [(r.path, r.output_shape) for r in pads] == [("layer2.0.downsample", (32, 4, 4)), ("layer3.0.downsample", (64, 2, 2))]
+
+
+def test_bottleneck_network_blocks():
+    trace = trace_shapes(resnet50(num_classes=10), (3, 64, 64), level="blocks")
+    assert trace.rows[0].output_shape == (64, 16, 16)
+    assert trace.rows[1] == TraceRow("layer1.0", "Bottleneck", (256, 16, 16), trace.rows[1].parameters)
+    assert trace.shapes[-3:] == [(2048, 1, 1), (2048,), (10,)]
+
+
+def test_a_users_module_with_a_branching_functional_forward():
+    class TwoBranch(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.left = nn.Conv2d(3, 8, 3, padding=1)
+            self.right = nn.Conv2d(3, 8, 1)
+            self.head = nn.Linear(8 * 4 * 4, 5)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = self.right(x) + F.relu(self.left(x))  # right is called first
+            y = F.max_pool2d(y, 2)
+            return self.head(y.reshape(len(y), -1))
+
+    trace = trace_shapes(TwoBranch(), (3, 8, 8))
+    assert [(r.path, r.output_shape) for r in trace] == [
+        ("right", (8, 8, 8)), ("left", (8, 8, 8)), ("head", (5,))
+    ]  # the pool changed the size, so no "(forward) flatten" row is invented
+    assert [r.parameters for r in trace] == [32, 224, 645]
+
+
+def test_training_flags_and_batchnorm_statistics_are_left_alone():
+    model = resnet20(in_channels=1)
+    model.train()
+    model.layer2.eval()  # a mixed state must survive too
+    before = model.bn1.running_mean.clone()
+    trace_shapes(model, (1, 8, 8), level="layers")
+    assert model.training and model.layer1.training and not model.layer2.training
+    assert not model.layer2[0].bn1.training
+    assert torch.equal(model.bn1.running_mean, before)
+    assert all(not m._forward_hooks for m in model.modules())
+
+
+def test_hooks_are_removed_when_the_forward_fails():
+    model = resnet20(in_channels=1)
+    with pytest.raises(ValueError, match="input channel"):
+        trace_shapes(model, (3, 8, 8))
+    assert all(not m._forward_hooks for m in model.modules())
+
+
+def test_printing_and_html():
+    trace = trace_shapes(resnet18(in_channels=1, num_classes=10), (1, 224, 224))
+    text = str(trace)
+    assert text == format_trace(trace)
+    lines = text.splitlines()
+    assert lines[0].split() == ["layer", "type", "output", "shape", "parameters"]
+    assert "64x56x56" in lines[2] and "3,264" in lines[2]
+    assert "total parameters 11,175,370" in lines[-1]
+    page = trace._repr_html_()
+    assert page.startswith("<table>") and page.count("<tr>") == 1 + len(trace)
+    assert "<td>512x7x7</td>" in page
+    assert format_shape((512,)) == "512" and format_shape((3, 2)) == "3x2"
+    assert isinstance(trace, ShapeTrace) and len(format_trace(trace.rows).splitlines()) == 2 + len(trace)
+
+
+def test_select_modules_levels():
+    model = resnet20()
+    top = [p for p, _ in select_modules(model, "top")]
+    assert top == ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "avgpool", "fc"]
+    blocks = [p for p, _ in select_modules(model, "blocks")]
+    assert "layer1.0" in blocks and "layer1" not in blocks
+    single = nn.Linear(2, 2)
+    assert select_modules(single, "layers") == [("", single)]
+
+
+@pytest.mark.parametrize(
+    "args, error",
+    [
+        (("not a model", (1, 8, 8)), TypeError),
+        ((nn.Linear(2, 2), 2), ValueError),
+        ((nn.Linear(2, 2), (0,)), ValueError),
+        ((nn.Linear(2, 2), (2.0,)), ValueError),
+        ((nn.Linear(2, 2), ()), ValueError),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(args, error):
+    with pytest.raises(error):
+        trace_shapes(*args)
+
+
+def test_bad_level_and_batch_size():
+    with pytest.raises(ValueError, match="level must be one of"):
+        trace_shapes(resnet20(), (3, 32, 32), level="stages")
+    with pytest.raises(ValueError, match="batch_size"):
+        trace_shapes(resnet20(), (3, 32, 32), batch_size=0)
+
+
+def test_summary_wraps_torchinfo():
+    model = resnet20()
+    stats = summary(model, (1, 3, 32, 32), depth=2)
+    assert stats.total_params == count_parameters(model) == 269_722
+    assert "mult" in str(stats).lower() and "layer1" in str(stats)
