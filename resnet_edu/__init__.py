@@ -37,3 +37,37 @@ __all__ += ["PlainBlock", "BasicBlock", "Bottleneck", "PreActBlock", "ResNet", "
 __all__ += ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "plain18", "plain34"]
 __all__ += ["resnet20", "resnet32", "resnet44", "resnet56", "resnet110"]
 __all__ += ["plain20", "plain32", "plain44", "plain56", "plain110", "count_parameters", "count_macs"]
+
+# data, training, checkpoints and closed-form formulas (data/training helper)
+from resnet_edu.checkpoints import CheckpointError, file_sha256, load_checkpoint, save_checkpoint
+from resnet_edu.data import (
+    CIFAR10,
+    CIFAR10_MEAN,
+    CIFAR10_STD,
+    DatasetUnavailableError,
+    cifar10_loaders,
+    digits_loaders,
+    download_cifar10,
+    load_cifar10,
+    load_digits_tensors,
+    random_crop_flip,
+)
+from resnet_edu.formulas import (
+    basic_block_macs,
+    basic_block_params,
+    bn_params,
+    bottleneck_macs,
+    bottleneck_params,
+    conv_macs,
+    conv_params,
+    linear_macs,
+    linear_params,
+)
+from resnet_edu.training import EpochRecord, evaluate, history_table, learning_rate_at, train
+
+__all__ += ["CheckpointError", "file_sha256", "load_checkpoint", "save_checkpoint"]
+__all__ += ["CIFAR10", "CIFAR10_MEAN", "CIFAR10_STD", "DatasetUnavailableError", "cifar10_loaders"]
+__all__ += ["digits_loaders", "download_cifar10", "load_cifar10", "load_digits_tensors", "random_crop_flip"]
+__all__ += ["basic_block_macs", "basic_block_params", "bn_params", "bottleneck_macs", "bottleneck_params"]
+__all__ += ["conv_macs", "conv_params", "linear_macs", "linear_params"]
+__all__ += ["EpochRecord", "evaluate", "history_table", "learning_rate_at", "train"]
