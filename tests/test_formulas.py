@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 
 import pytest
@@ -11,6 +10,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from resnet_edu import formulas as f
+from resnet_edu.blocks import BasicBlock, Bottleneck
 
 
 def n_params(module: nn.Module) -> int:
@@ -249,32 +249,22 @@ def test_resnet50_macs_from_formulas_match_torchvision_and_paper():
 
 # ------------------------------------------- against the package's own blocks
 
-HAVE_BLOCKS = importlib.util.find_spec("resnet_edu.blocks") is not None
-needs_blocks = pytest.mark.skipif(
-    not HAVE_BLOCKS, reason="resnet_edu.blocks is not written yet (models helper)"
-)
-OPTION = {None: "B", True: "C", False: "A"}
+OPTION = {None: "B", True: "C", False: "A"}  # projection -> the paper's shortcut option
 
 
-@needs_blocks
 @pytest.mark.parametrize("c_in,c,stride,size", BASIC_GRID)
 @pytest.mark.parametrize("projection", [None, True, False])
 def test_basic_block_formulas_match_package_block(c_in, c, stride, size, projection):
-    from resnet_edu.blocks import BasicBlock
-
     block = BasicBlock(c_in, c, stride=stride, shortcut=OPTION[projection])
     x = torch.randn(1, c_in, size, size)
     assert f.basic_block_params(c_in, c, stride, projection) == n_params(block)
     assert f.basic_block_macs(c_in, c, size, size, stride, projection) == macs_of(block, x)
 
 
-@needs_blocks
 @pytest.mark.parametrize("c_in,c,stride,size", BOTTLENECK_GRID)
 @pytest.mark.parametrize("projection", [None, True, False])
 @pytest.mark.parametrize("stride_in_1x1", [False, True])
 def test_bottleneck_formulas_match_package_block(c_in, c, stride, size, projection, stride_in_1x1):
-    from resnet_edu.blocks import Bottleneck
-
     block = Bottleneck(c_in, c, stride=stride, shortcut=OPTION[projection], stride_in_1x1=stride_in_1x1)
     x = torch.randn(1, c_in, size, size)
     assert f.bottleneck_params(c_in, c, stride, projection) == n_params(block)
