@@ -1,0 +1,77 @@
+"""Tests for resnet_edu.counting: parameters and MACs against hand counts and published numbers."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import resnet_edu
+from resnet_edu.counting import count_macs, count_parameters
+
+# torchvision's model documentation, GFLOPS column (multiply-adds) at 224x224, FACTS.md
+TORCHVISION_GMACS = {"resnet18": 1.814, "resnet34": 3.664, "resnet50": 4.089, "resnet101": 7.801, "resnet152": 11.514}
+# He et al. 2015 Table 1 with the stride on the first 1x1, recomputed (the paper prints 3.8 / 7.6 / 11.3)
+PAPER_GMACS = {"resnet50": 3.86, "resnet101": 7.57, "resnet152": 11.28}
+
+
+def test_count_parameters_by_hand():
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.Flatten(), nn.Linear(8, 2))
+    assert count_parameters(model) == (3 * 8 * 9 + 8) + 2 * 8 + (8 * 2 + 2)
+
+
+def test_count_parameters_counts_a_shared_tensor_once():
+    shared = nn.Linear(4, 4)
+    assert count_parameters(nn.Sequential(shared, nn.ReLU(), shared)) == 4 * 4 + 4
+
+
+def test_count_parameters_trainable_only():
+    model = resnet_edu.resnet20()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for p in model.fc.parameters():
+        p.requires_grad_(True)
+    assert count_parameters(model, trainable_only=True) == 64 * 10 + 10
+    assert count_parameters(model) == 269_722
+
+
+def test_count_macs_by_hand():
+    # a 3x3 conv 3->8 on 10x10 (padding 1): 8 * 3 * 9 MACs at each of 100 positions; fc 800 -> 5
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.Flatten(), nn.Linear(800, 5))
+    assert count_macs(model, (1, 3, 10, 10)) == 8 * 3 * 9 * 100 + 800 * 5
+    assert count_macs(model, (4, 3, 10, 10)) == 4 * (8 * 3 * 9 * 100 + 800 * 5)  # scales with the batch
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_count_macs_restores_the_mode_and_leaves_bn_statistics_alone(training):
+    model = resnet_edu.resnet20().train(training)
+    before = model.bn1.running_mean.clone(), model.bn1.num_batches_tracked.clone()
+    count_macs(model, (2, 3, 32, 32))
+    assert model.training is training
+    assert all(m.training is training for m in model.modules())
+    assert torch.equal(model.bn1.running_mean, before[0]) and torch.equal(model.bn1.num_batches_tracked, before[1])
+
+
+@pytest.mark.parametrize("name, gmacs", TORCHVISION_GMACS.items())
+def test_macs_at_224_match_torchvision_within_half_a_percent(name, gmacs):
+    macs = count_macs(getattr(resnet_edu, name)())
+    assert macs / 1e9 == pytest.approx(gmacs, rel=0.005)
+
+
+@pytest.mark.parametrize("name, gmacs", PAPER_GMACS.items())
+def test_papers_stride_placement_matches_table_1(name, gmacs):
+    macs = count_macs(getattr(resnet_edu, name)(stride_in_1x1=True))
+    assert abs(macs / 1e9 - gmacs) <= 0.1
+    # and it is cheaper than torchvision's placement by a visible margin
+    assert TORCHVISION_GMACS[name] - macs / 1e9 > 0.2
+
+
+def test_cifar_resnet20_macs():
+    # hand count at 32x32: stem 16*3*9*1024; stage k has 2n 3x3 convs of c_k*c_k*9 at (32/2^(k-1))^2,
+    # except the first conv of stages 2 and 3, which reads c_{k-1} channels; fc 64*10
+    n, total = 3, 16 * 3 * 9 * 32 * 32
+    for c_in, c, side in [(16, 16, 32), (16, 32, 16), (32, 64, 8)]:
+        total += (c_in * c * 9 + (2 * n - 1) * c * c * 9) * side * side
+    total += 64 * 10
+    assert count_macs(resnet_edu.resnet20(), (1, 3, 32, 32)) == total
+    assert count_macs(resnet_edu.plain20(), (1, 3, 32, 32)) == total  # option A adds no MACs
