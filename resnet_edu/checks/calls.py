@@ -18,7 +18,7 @@ from torch.nn.modules.lazy import LazyModuleMixin
 
 from resnet_edu.checks.result import Problem, describe_exception
 
-_SIZE_MISMATCH = re.compile(
+SIZE_MISMATCH = re.compile(
     r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) at non-singleton dimension (\d+)"
 )
 _NO_ATTRIBUTE = re.compile(r"'(\w+)' object has no attribute '(\w+)'")
@@ -179,8 +179,15 @@ def watch_layers(module: nn.Module) -> Iterator[dict[int, int]]:
             handle.remove()
 
 
-def _explain_mismatch(a: int, b: int, dim: int, x_shape: tuple[int, ...] | None) -> str:
-    """Why two tensors added in a block differ by ``a`` vs ``b`` along ``dim``."""
+def explain_size_mismatch(a: int, b: int, dim: int, x_shape: tuple[int, ...] | None) -> str:
+    """Why two tensors added in a block differ (``a`` vs ``b`` along ``dim``), in plain words.
+
+    Args:
+        a: the first tensor's size along ``dim`` (from PyTorch's message).
+        b: the second tensor's size.
+        dim: the dimension (1 channels, 2 height, 3 width).
+        x_shape: the block's input shape, to tell a missing stride from missing padding.
+    """
     if dim == 1:
         return (
             f"the two tensors have {a} and {b} channels. When the channel count changes, the shortcut "
@@ -227,10 +234,10 @@ def explain_forward_error(
                 "(check its spelling and indentation)."
             )
         return f"{name}.forward is not written yet (it raises NotImplementedError)."
-    match = _SIZE_MISMATCH.search(text)
+    match = SIZE_MISMATCH.search(text)
     if match:
         a, b, dim = (int(g) for g in match.groups())
-        return f"{label}: the addition failed: {_explain_mismatch(a, b, dim, x_shape)}{_last_line(exc)}."
+        return f"{label}: the addition failed: {explain_size_mismatch(a, b, dim, x_shape)}{_last_line(exc)}."
     match = _NO_ATTRIBUTE.search(text)
     if isinstance(exc, AttributeError) and match and match.group(1) == name:
         attribute = match.group(2)
