@@ -8,11 +8,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: book test test-package test-notebooks test-browser student sync-repo-url clean help
+.PHONY: book test test-package test-notebooks test-browser browser-deps student sync-repo-url clean help
 
 help:
 	@echo "make book   - build the book into _build/html (executes every chapter)"
 	@echo "make test   - run every test (package, notebooks under nbval, browser)"
+	@echo "make test-browser - only the browser test of the built site (tests/test_site.py)"
 
 # --- environment -----------------------------------------------------------------------
 $(STAMP): requirements.txt pyproject.toml
@@ -32,7 +33,7 @@ book: $(STAMP)
 	@echo "Book built: $(CURDIR)/_build/html/index.html"
 
 # --- the tests -------------------------------------------------------------------------
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	$(PY) -m pytest tests book --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
 sync-repo-url: $(STAMP)
@@ -40,3 +41,19 @@ sync-repo-url: $(STAMP)
 
 clean:
 	rm -rf _build
+
+# --- the browser test (tests/test_site.py; `make test` runs it too) -------------------------
+# Debian's chromium and chromium-driver: installed only when missing, and only as root.
+browser-deps:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium and chromium-driver for the browser test"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else \
+	  echo "error: /usr/bin/chromium or /usr/bin/chromedriver is missing; as root run 'make browser-deps' (Debian/Ubuntu: apt-get install chromium chromium-driver)" >&2; \
+	  exit 1; \
+	fi
+
+test-browser: $(STAMP) browser-deps
+	$(PY) -m pytest tests/test_site.py -p no:cacheprovider
