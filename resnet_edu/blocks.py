@@ -232,8 +232,9 @@ class PreActBlock(nn.Module):
     block through the "1" of ``dE/dx_l = dE/dx_L (1 + ...)``. A network of these needs
     one last BN-ReLU after its final block; :class:`~resnet_edu.resnet.ResNet` adds it.
 
-    The shortcut (``downsample``) takes the raw ``x``, as in the paper's Figure 4(e);
-    options A/B/C mean what they mean for :class:`BasicBlock`. Taught in chapter 7.
+    The shortcut (``downsample``) takes the raw ``x``, so the identity path of Figure 4(e)
+    carries nothing but ``x``; where the shape changes, options A/B/C mean what they mean
+    for :class:`BasicBlock`. Taught in chapter 7.
 
     Args:
         in_channels: channels of the input.

@@ -29,7 +29,8 @@ STEMS: tuple[str, ...] = ("imagenet", "cifar")
 class ResNet(nn.Module):
     """A residual (or plain) network: stem, K stages of blocks, average pool, fc.
 
-    Stems. ``"imagenet"`` (Table 1, conv1): 7x7 conv stride 2, BN, ReLU, 3x3 max pool
+    He et al. 2015, Table 1 and section 4.2; taught in chapter 4. Every named network
+    below is one line of arguments to this class. Stems. ``"imagenet"`` (Table 1, conv1): 7x7 conv stride 2, BN, ReLU, 3x3 max pool
     stride 2, so 224 -> 56 before ``layer1``. ``"cifar"`` (section 4.2): 3x3 conv
     stride 1, BN, ReLU, and ``maxpool = nn.Identity()``, so 32 stays 32.
 
@@ -50,7 +51,10 @@ class ResNet(nn.Module):
         in_channels, num_classes: as given.
         min_input_size: the smallest height/width accepted, the network's total
             downsampling factor (32 for the ImageNet stem with 4 stages, 4 for the CIFAR
-            one with 3): below it the last stage would see padding, not pixels.
+            one with 3): below it the last stage would see padding, not pixels. At
+            exactly this size the last stage is 1x1, so BatchNorm in training mode needs
+            a batch of at least 2 (PyTorch's "Expected more than 1 value per channel").
+        stage_names: ``["layer1", ..., "layerK"]``, in forward order.
     """
 
     def __init__(

@@ -24,6 +24,7 @@ from resnet_edu import (
     cifar_resnet,
     count_parameters,
 )
+from resnet_edu.init import default_init_, he_init_
 from resnet_edu.shortcuts import ZeroPadShortcut
 
 IMAGENET_LAYERS = {
@@ -290,7 +291,7 @@ def test_option_a_adds_no_parameters_to_the_network():
 
 
 def test_general_builder_expresses_the_seeds_variants():
-    # seed 003: ResNet-18 for 1-channel 28x28-style input and 10 classes
+    # seed 003: ResNet-18 for 1-channel (grey) input and 10 classes (the seed feeds it 224x224)
     grey = ResNet(BasicBlock, [2, 2, 2, 2], in_channels=1, num_classes=10)
     stem_saved = 64 * 7 * 7 * (3 - 1)
     fc_saved = (512 + 1) * (1000 - 10)
@@ -352,6 +353,19 @@ def test_he_init_as_torchvision():
             assert torch.all(m.weight == 1) and torch.all(m.bias == 0)
     bound = 1 / 2048**0.5  # fc keeps PyTorch's default uniform(-1/sqrt(in), 1/sqrt(in))
     assert model.fc.weight.abs().max().item() <= bound
+
+
+def test_default_init_is_pytorchs_and_he_init_restores_torchvisions():
+    model = build("resnet20")
+    model.bn1.running_mean.fill_(3.0)
+    default_init_(model)
+    w = model.layer3[1].conv1.weight  # 64 x 64 x 3 x 3: fan_in = 576
+    bound = 1 / 576**0.5  # kaiming_uniform_(a=sqrt(5)) is uniform(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    assert w.abs().max().item() <= bound
+    assert w.std().item() == pytest.approx(bound / 3**0.5, rel=0.05)
+    assert torch.all(model.bn1.running_mean == 0)  # BN statistics reset too
+    he_init_(model)
+    assert w.std().item() == pytest.approx((2 / 576) ** 0.5, rel=0.05)  # fan_out = fan_in here
 
 
 def test_zero_init_residual_zeroes_exactly_the_last_bn_of_each_branch():
