@@ -1,0 +1,128 @@
+"""Drawing functions for the analysis results: each takes the data, returns the Figure.
+
+The figures are made with ``plt.subplots`` (so a notebook cell that ends with
+``plt.show()`` displays them) and are never shown here. Nothing random, no
+timestamps: the same data gives the same figure. Taught in chapters 5, 6 and 7.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+from resnet_edu.gradient_sweep import GradientRun
+from resnet_edu.gradients import GradientNorms
+
+_DEPTH_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")
+
+
+def plot_gradient_norms(result: GradientNorms, title: str = "Gradient norms after one backward pass") -> Figure:
+    """Two panels: the backward signal ``||dL/dx||`` per block, and ``||dL/dW||`` per layer.
+
+    Args:
+        result: what :func:`~resnet_edu.gradients.gradient_norms` returned.
+        title: the figure's title.
+    """
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.plot([s.index for s in result.signals], [s.norm for s in result.signals], marker="o", label="||dL/dx||")
+    left.set(xlabel="block index (0 = stem output)", ylabel="gradient norm", title="backward signal")
+    right.plot([w.index for w in result.weights], [w.norm for w in result.weights], marker=".", label="||dL/dW||")
+    right.set(xlabel="layer index (conv/linear, input to output)", ylabel="gradient norm", title="weight gradients")
+    for ax in (left, right):
+        ax.set_yscale("log", nonpositive="mask")
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_gradient_sweep(runs: Sequence[GradientRun], relative: bool = True) -> Figure:
+    """One panel per (BN, init): backward-signal norm against block index, one line per network.
+
+    Colour is depth, a dashed line a plain net, a solid line a residual one. Norms
+    of exactly 0 (the gradient underflowed float32) cannot sit on a log axis and are
+    left out.
+
+    Args:
+        runs: the records of :func:`~resnet_edu.gradient_sweep.gradient_sweep`.
+        relative: divide each line by its last value, so every line ends at 1 and its
+            first point is the first-to-last ratio.
+    """
+    panels = sorted({(r.batch_norm, r.init) for r in runs})
+    depths = sorted({r.depth for r in runs})
+    columns = min(2, len(panels))
+    rows = (len(panels) + columns - 1) // columns
+    fig, axes = plt.subplots(rows, columns, figsize=(5.5 * columns, 4 * rows), squeeze=False, sharex=True)
+    for ax, (batch_norm, init) in zip(axes.flat, panels):
+        for r in runs:
+            if (r.batch_norm, r.init) != (batch_norm, init):
+                continue
+            norms = list(r.signal_norms)
+            last = norms[-1]
+            if relative:
+                norms = [n / last if last > 0 else float("nan") for n in norms]
+            ax.plot(
+                range(len(norms)), norms, color=_DEPTH_COLOURS[depths.index(r.depth) % len(_DEPTH_COLOURS)],
+                linestyle="--" if r.kind == "plain" else "-", label=f"{r.kind}-{r.depth}",
+            )
+        ax.set_yscale("log", nonpositive="mask")
+        ylabel = "||dL/dx|| / ||dL/dx_L||" if relative else "||dL/dx||"
+        ax.set(xlabel="block index (0 = stem output)", ylabel=ylabel,
+               title=f"{'with' if batch_norm else 'without'} BN, {'He' if init == 'he' else 'default'} init")
+        ax.legend(fontsize="x-small", ncol=2)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    fig.suptitle("Backward signal at initialisation (plain dashed, residual solid)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_histories(histories: Mapping[str, Sequence], title: str = "Training error on the digits") -> Figure:
+    """Training error (bold) and test error (thin, dashed) against epoch, one colour per network.
+
+    The style of the paper's Figure 6.
+
+    Args:
+        histories: network name -> the list of ``EpochRecord`` that ``train`` returned.
+        title: the figure's title.
+    """
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, (name, history) in enumerate(histories.items()):
+        colour = _DEPTH_COLOURS[i % len(_DEPTH_COLOURS)]
+        epochs = [r.epoch for r in history]
+        ax.plot(epochs, [100 * r.train_error for r in history], color=colour, linewidth=2, label=f"{name} train")
+        ax.plot(epochs, [100 * r.test_error for r in history], color=colour, linewidth=1, linestyle="--",
+                label=f"{name} test")
+    ax.set(xlabel="epoch", ylabel="error (%)", title=title)
+    ax.legend(fontsize="small", ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def plot_lesion(records: Sequence, title: str = "Deleting one block at a time") -> Figure:
+    """Test error after deleting each block, one line per network, its intact error dotted.
+
+    Args:
+        records: the :class:`~resnet_edu.lesion.LesionRecord` list of a lesion study
+            (several networks may be mixed; they are told apart by ``network``).
+        title: the figure's title.
+    """
+    fig, ax = plt.subplots(figsize=(7, 4))
+    networks = list(dict.fromkeys(r.network for r in records))
+    blocks = list(dict.fromkeys(r.block for r in records if r.block is not None))
+    for i, network in enumerate(networks):
+        colour = _DEPTH_COLOURS[i % len(_DEPTH_COLOURS)]
+        mine = [r for r in records if r.network == network]
+        intact = [r for r in mine if r.block is None]
+        deleted = [r for r in mine if r.block is not None]
+        ax.plot([blocks.index(r.block) for r in deleted], [100 * r.test_error for r in deleted],
+                marker="o", color=colour, label=f"{network}: one block deleted")
+        if intact:
+            ax.axhline(100 * intact[0].test_error, color=colour, linestyle=":", label=f"{network}: intact")
+    ax.set_xticks(range(len(blocks)), blocks, rotation=45, ha="right", fontsize="small")
+    ax.set(xlabel="deleted block", ylabel="test error (%)", title=title)
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,201 @@
+"""Tests for resnet_edu.gradients, resnet_edu.gradient_sweep and the gradient plots."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+
+from resnet_edu import plain20, resnet20  # noqa: E402
+from resnet_edu._threads import torch_threads  # noqa: E402
+from resnet_edu.gradient_sweep import (  # noqa: E402
+    build_network,
+    digits_batch,
+    format_ratio_table,
+    gradient_sweep,
+)
+from resnet_edu.gradients import gradient_norms  # noqa: E402
+from resnet_edu.plots import plot_gradient_norms, plot_gradient_sweep  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny tensors: one thread is as fast, and immune to a busy machine."""
+    with torch_threads(1):
+        yield
+
+
+@pytest.fixture(scope="module")
+def batch():
+    return digits_batch(64, seed=0)
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    return {(r.batch_norm, r.init, r.kind, r.depth): r for r in gradient_sweep()}
+
+
+def test_gradient_norms_agree_with_plain_pytorch(batch):
+    torch.manual_seed(0)
+    model = resnet20(in_channels=1)
+    result = gradient_norms(model, batch)
+
+    reference = copy.deepcopy(model).train()
+    outputs = {}
+    for name in ("layer1.0", "layer3.2"):
+        reference.get_submodule(name).register_forward_hook(lambda m, i, o, n=name: outputs.setdefault(n, o))
+    stem = reference.relu(reference.bn1(reference.conv1(batch[0])))
+    stem.retain_grad()
+    x = stem
+    for stage in (reference.layer1, reference.layer2, reference.layer3):
+        x = stage(x)
+    last = x
+    last.retain_grad()
+    loss = F.cross_entropy(reference.fc(torch.flatten(reference.avgpool(last), 1)), batch[1])
+    loss.backward()
+
+    assert result.loss == pytest.approx(loss.item(), rel=1e-5)
+    assert result.weights[0].name == "conv1"
+    assert result.weights[0].norm == pytest.approx(reference.conv1.weight.grad.norm().item(), rel=1e-4)
+    assert result.weights[-1].name == "fc"
+    assert result.weights[-1].norm == pytest.approx(reference.fc.weight.grad.norm().item(), rel=1e-4)
+    assert result.signals[0].norm == pytest.approx(stem.grad.norm().item(), rel=1e-4)
+    assert result.signals[-1].norm == pytest.approx(last.grad.norm().item(), rel=1e-4)
+    assert result.first_to_last_ratio == pytest.approx(stem.grad.norm().item() / last.grad.norm().item(), rel=1e-4)
+
+
+def test_records_are_in_call_order(batch):
+    result = gradient_norms(plain20(in_channels=1), batch)
+    assert [s.name for s in result.signals] == ["stem"] + [f"layer{s}.{i}" for s in (1, 2, 3) for i in range(3)]
+    assert [s.index for s in result.signals] == list(range(10))
+    assert len(result.weights) == 20  # 19 convs + fc: the "20" of plain-20
+    assert [w.index for w in result.weights] == list(range(20))
+    assert result.weights[1].name == "layer1.0.conv1" and result.weights[1].numel == 16 * 16 * 9
+    convs = [w for w in result.weights if w.type == "Conv2d"]
+    assert result.weight_ratio == pytest.approx(convs[0].norm / convs[-1].norm)
+
+
+def test_the_model_is_left_as_it_was(batch):
+    model = resnet20(in_channels=1)
+    model.eval()
+    state = copy.deepcopy(model.state_dict())
+    gradient_norms(model, batch)
+    assert not model.training and not model.layer1[0].bn1.training
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())  # BN statistics too
+    assert all(p.grad is None for p in model.parameters())
+    assert all(not m._forward_hooks for m in model.modules())
+
+
+def test_any_module_works(batch):
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    result = gradient_norms(model, batch)
+    assert [s.name for s in result.signals] == ["1", "2", "3"]
+    assert [w.name for w in result.weights] == ["1", "3"]
+    assert "first-to-last ratio" in str(result) and "<table>" in result._repr_html_()
+
+
+def test_bad_arguments(batch):
+    with pytest.raises(TypeError, match="nn.Module"):
+        gradient_norms("model", batch)
+    with pytest.raises(TypeError, match="pair"):
+        gradient_norms(resnet20(in_channels=1), batch[0])
+    with pytest.raises(ValueError, match="6n \\+ 2"):
+        build_network(21, "plain", True, "he")
+    with pytest.raises(ValueError, match="kind"):
+        build_network(20, "dense", True, "he")
+    with pytest.raises(ValueError, match="init"):
+        build_network(20, "plain", True, "xavier")
+    with pytest.raises(ValueError, match="batch_size"):
+        digits_batch(0)
+
+
+def test_sweep_networks_are_what_they_say():
+    no_bn = build_network(20, "plain", False, "default")
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in no_bn.modules())
+    assert build_network(20, "residual", True, "he").layer2[0].downsample is not None
+    first = build_network(8, "plain", True, "default", seed=3)
+    again = build_network(8, "plain", True, "default", seed=3)
+    assert torch.equal(first.conv1.weight, again.conv1.weight)
+
+
+def test_sweep_has_one_record_per_network(sweep):
+    assert len(sweep) == 4 * 2 * 2 * 2
+    run = sweep[(True, "he", "residual", 20)]
+    assert len(run.signal_norms) == 1 + 9 and len(run.weight_norms) == 20
+    assert run.ratio == pytest.approx(run.signal_norms[0] / run.signal_norms[-1])
+
+
+def test_without_bn_the_plain_nets_gradient_vanishes_and_the_residual_nets_does_not(sweep):
+    for init in ("default", "he"):
+        plain = [sweep[(False, init, "plain", d)].ratio for d in (8, 20, 56, 110)]
+        assert all(a > b for a, b in zip(plain, plain[1:])), (init, plain)  # shrinks with depth
+        assert plain[-1] < 1e-8, (init, plain)
+    default_residual = [sweep[(False, "default", "residual", d)].ratio for d in (8, 20, 56, 110)]
+    assert all(0.1 < r < 10 for r in default_residual), default_residual
+    assert sweep[(False, "default", "plain", 20)].ratio < 1e-6
+
+
+def test_without_bn_he_init_makes_the_residual_net_explode(sweep):
+    # an honest finding: He init and no BN doubles the signal's variance per block
+    ratios = [sweep[(False, "he", "residual", d)].ratio for d in (20, 56, 110)]
+    assert ratios[0] < ratios[1] < ratios[2] and ratios[2] > 1e3
+    assert sweep[(False, "he", "residual", 110)].loss > 100 * math.log(10)
+
+
+def test_with_bn_the_plain_nets_gradient_grows_toward_the_input(sweep):
+    for init in ("default", "he"):
+        plain = [sweep[(True, init, "plain", d)].ratio for d in (8, 20, 56, 110)]
+        assert all(1 < a < b for a, b in zip(plain, plain[1:])), (init, plain)  # no vanishing: it grows
+        assert plain[2] > 1e2 and plain[3] > 1e5, (init, plain)
+        residual = [sweep[(True, init, "residual", d)].ratio for d in (8, 20, 56, 110)]
+        assert all(0.5 < r < 100 for r in residual), (init, residual)
+        assert all(sweep[(True, init, "residual", d)].ratio < sweep[(True, init, "plain", d)].ratio for d in (20, 56, 110))
+
+
+def test_weight_ratio_hides_the_vanishing(sweep):
+    # dL/dW = input x backward signal: both shrink, in opposite directions, so the ratio stays O(1)
+    run = sweep[(False, "he", "plain", 110)]
+    assert run.ratio < 1e-8 and 0.1 < run.weight_ratio < 10
+
+
+def test_ratio_table_and_plots(sweep):
+    runs = list(sweep.values())
+    table = format_ratio_table(runs)
+    lines = table.splitlines()
+    assert lines[0].split()[:3] == ["BN", "init", "network"] and "depth 110" in lines[0]
+    assert len(lines) == 2 + 8 + 2
+    assert "loss at initialisation" in format_ratio_table(runs, "loss")
+    with pytest.raises(ValueError, match="field"):
+        format_ratio_table(runs, "norms")
+
+    fig = plot_gradient_sweep(runs)
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(axes) == 4
+    assert all(ax.get_yscale() == "log" for ax in axes)
+    assert {ax.get_title() for ax in axes} == {
+        "without BN, default init", "without BN, He init", "with BN, default init", "with BN, He init"
+    }
+    assert all(len(ax.get_lines()) == 8 and ax.get_legend() is not None for ax in axes)
+    plt.close(fig)
+
+    fig = plot_gradient_norms(gradient_norms(resnet20(in_channels=1), digits_batch(32)))
+    assert len(fig.axes) == 2 and fig.axes[0].get_xlabel().startswith("block index")
+    plt.close(fig)
+
+
+def test_torch_threads_restores_the_number_of_threads():
+    before = torch.get_num_threads()
+    with torch_threads(None):
+        assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="num_threads"):
+        with torch_threads(0):
+            pass
+    assert torch.get_num_threads() == before
