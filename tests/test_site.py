@@ -262,8 +262,11 @@ def tracked_by_git(path: Path) -> bool | None:
     """Whether git tracks ``path`` (None when ROOT is not a git work tree)."""
     if not (ROOT / ".git").exists() or shutil.which("git") is None:
         return None
-    result = subprocess.run(["git", "ls-files", "--error-unmatch", str(path.relative_to(ROOT))],
-                            cwd=ROOT, capture_output=True, text=True)
+    # safe.directory: in a CI container the checkout may belong to another user.
+    result = subprocess.run(["git", "-c", f"safe.directory={ROOT}", "ls-files", "--error-unmatch",
+                             str(path.relative_to(ROOT))], cwd=ROOT, capture_output=True, text=True)
+    if result.returncode not in (0, 1):
+        pytest.fail(f"git ls-files failed in {ROOT}: {result.stderr.strip()}")
     return result.returncode == 0
 
 
@@ -471,3 +474,21 @@ def test_live_explorer_renders_from_saved_state_with_the_vendored_embedder(brows
     assert browser.find_elements("css selector", ".widget-dropdown select")
     assert "Without a kernel" in browser.find_element("css selector", ".widget-html").text
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+# --- publishing ----------------------------------------------------------------------------
+def test_publish_workflow_runs_the_ci_commands_and_deploys_the_build():
+    """The Pages workflow cannot run here; it must at least stay the same commands as CI."""
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "publish.yml").read_text(encoding="utf-8"))
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads the key `on` as True
+    assert triggers["push"]["branches"] == [CONFIG["repository"]["branch"]]
+    steps = workflow["jobs"]["build"]["steps"]
+    commands = [line.strip() for step in steps for line in step.get("run", "").splitlines()]
+    assert ".ci/run" in commands and "make book" in commands
+    assert commands.index(".ci/run") < commands.index("make book")
+    assert "make test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-pages-artifact"))
+    assert upload["with"]["path"] == "_build/html"
+    assert any(s.get("uses", "").startswith("actions/deploy-pages") for s in workflow["jobs"]["deploy"]["steps"])
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "make book" in readme and "make test" in readme and "## Publishing" in readme
