@@ -177,6 +177,7 @@ def student_notebook(notebook: nbformat.NotebookNode | str | Path) -> nbformat.N
         nb, resources = preprocessor.preprocess(nb, resources)
     for cell in nb.cells:
         cell.get("metadata", {}).pop("execution", None)  # timings of the instructor's run
+    nb.metadata.pop("widgets", None)  # saved widget state is an output too
     return nb
 
 
@@ -317,6 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{len(chapters)} notebooks checked, {exercises} with exercises: all follow nbgrader's conventions")
             return 0
         written = make_student_copies(args.source, args.dest)
+        print(f"wrote {len(written)} student notebooks to {args.dest}")
         if args.check:
             for path in written:
                 if first_exercise(path) is not None:
@@ -328,7 +330,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"wrote {len(written)} student notebooks to {args.dest}")
     return 0
 
 

@@ -62,6 +62,16 @@ def test_hints_name_the_learner_line():
     assert "(line 140: `return self.bn1(out)`)" in result.message  # the learner's line that raised
 
 
+def test_notebook_display_does_not_repeat_the_printed_line(capsys):
+    loud = checks.check_answer("n", 5, 5)
+    quiet = checks.check_answer("n", 5, 5, verbose=False)
+    assert capsys.readouterr().out == "check_answer passed: n = 5 is right.\n"
+    loud._ipython_display_()  # what Jupyter calls when a cell ends with the checker call
+    assert capsys.readouterr().out == ""
+    quiet._ipython_display_()
+    assert capsys.readouterr().out == "check_answer passed: n = 5 is right.\n"
+
+
 def test_raise_on_failure_and_quiet(capsys):
     with pytest.raises(AssertionError, match="forget `return out`"):
         checks.check_basic_block(impls.ReturnsNone, raise_on_failure=True, verbose=False)

@@ -60,6 +60,7 @@ def synthetic_chapter():
     nb = new_notebook(cells=[new_markdown_cell("# Chapter"), intro, solution, tests, helper, helper_tests,
                              written, after])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
     return nb
 
 
@@ -95,6 +96,7 @@ def assert_student_copy(original, student):
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None
     assert len(student.cells) == len(original.cells)
+    assert "widgets" not in student.metadata
 
 
 def test_synthetic_chapter_student_copy(tmp_path):

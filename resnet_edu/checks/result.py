@@ -9,7 +9,7 @@ exercises).
 from __future__ import annotations
 
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 
@@ -28,11 +28,14 @@ class CheckResult:
         name: the checker's name, e.g. ``"check_basic_block"``.
         passed: True when every check passed.
         message: the success line or the first problem found, as a hint.
+        printed: whether the checker already printed the line (then a notebook cell
+            ending with the call does not show it a second time).
     """
 
     name: str
     passed: bool
     message: str
+    printed: bool = field(default=False, repr=False, compare=False)
 
     def __bool__(self) -> bool:
         return self.passed
@@ -40,6 +43,10 @@ class CheckResult:
     def __str__(self) -> str:
         status = "passed" if self.passed else "not yet"
         return f"{self.name} {status}: {self.message}"
+
+    def _ipython_display_(self) -> None:
+        if not self.printed:
+            print(self)
 
     def assert_ok(self) -> "CheckResult":
         """Return self if the check passed, else raise AssertionError with the hint."""
@@ -86,11 +93,11 @@ def run_check(
         raise_on_failure: raise AssertionError instead of returning a failed result.
     """
     try:
-        result = CheckResult(name, True, body())
+        result = CheckResult(name, True, body(), printed=verbose)
     except Problem as problem:
-        result = CheckResult(name, False, str(problem))
+        result = CheckResult(name, False, str(problem), printed=verbose)
     except Exception as exc:  # the learner's code may raise anything: never crash
-        result = CheckResult(name, False, f"your code raised {describe_exception(exc)}")
+        result = CheckResult(name, False, f"your code raised {describe_exception(exc)}", printed=verbose)
     if verbose:
         print(result)
     if raise_on_failure:
