@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import re
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -158,6 +159,14 @@ def validate_exercise_cells(notebook: nbformat.NotebookNode | str | Path) -> lis
     return problems
 
 
+_SOLUTION_DIRECTIVE = re.compile(r"^(```+|:::+)\{solution\}", re.MULTILINE)
+
+
+def is_solution_markdown(cell: Any) -> bool:
+    """Whether a cell is a markdown cell holding a sphinx-exercise ``{solution}`` directive."""
+    return cell.get("cell_type") == "markdown" and bool(_SOLUTION_DIRECTIVE.search("".join(cell.get("source", ""))))
+
+
 def student_notebook(notebook: nbformat.NotebookNode | str | Path) -> nbformat.NotebookNode:
     """The student version of one notebook: solutions stubbed, hidden tests gone, no outputs.
 
@@ -175,6 +184,9 @@ def student_notebook(notebook: nbformat.NotebookNode | str | Path) -> nbformat.N
     resources: dict[str, Any] = {}
     for preprocessor in _nbgrader_preprocessors():
         nb, resources = preprocessor.preprocess(nb, resources)
+    # The book's written solutions (sphinx-exercise ``{solution}`` directives, shown collapsed
+    # on the site) have no place in a student copy: drop the cells that hold them.
+    nb.cells = [cell for cell in nb.cells if not is_solution_markdown(cell)]
     for cell in nb.cells:
         cell.get("metadata", {}).pop("execution", None)  # timings of the instructor's run
     nb.metadata.pop("widgets", None)  # saved widget state is an output too

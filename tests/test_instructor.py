@@ -95,7 +95,8 @@ def assert_student_copy(original, student):
         assert not any(marker in cell.source for pair in REGIONS for marker in pair)
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None
-    assert len(student.cells) == len(original.cells)
+    kept = [c for c in original.cells if not instructor.is_solution_markdown(c)]
+    assert len(student.cells) == len(kept)
     assert "widgets" not in student.metadata
 
 
@@ -221,6 +222,9 @@ def test_book_chapter_student_copy(chapter):
     student = student_notebook(original)
     assert_student_copy(original, student)
     assert first_exercise(student) is not None
+    # The written solutions shown collapsed on the site are gone too.
+    assert any(instructor.is_solution_markdown(c) for c in original.cells), "no {solution} directive"
+    assert not any("{solution}" in c.source for c in student.cells)
     for cell in student.cells:
         if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
             assert "raise NotImplementedError()" in cell.source
@@ -237,3 +241,12 @@ def test_book_chapter_student_copy_stops_at_first_exercise(chapter):
     solution, grader = first_exercise(student)
     failed, error = run_to_first_exercise(student, BOOK)
     assert failed in (solution, grader) and "NotImplementedError" in error
+
+
+def test_written_solution_cells_are_dropped():
+    exercise = new_markdown_cell("```{exercise} Count\n:label: ex-x\n\nHow many?\n```")
+    solution = new_markdown_cell("```{solution} ex-x\n:class: dropdown\n\nNine, secret-prose.\n```")
+    nb = new_notebook(cells=[exercise, solution])
+    student = student_notebook(nb)
+    assert [c.source for c in student.cells] == [exercise.source]
+    assert instructor.is_solution_markdown(solution) and not instructor.is_solution_markdown(exercise)
