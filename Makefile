@@ -13,6 +13,8 @@ STAMP := $(VENV)/.installed-stamp
 help:
 	@echo "make book   - build the book into _build/html (executes every chapter)"
 	@echo "make test   - run every test (package, notebooks under nbval, browser)"
+	@echo "make student - write student copies of every chapter into student/ (for instructors)"
+	@echo "make test-browser - run only the browser test of the built site"
 	@echo "make test-browser - only the browser test of the built site (tests/test_site.py)"
 
 # --- environment -----------------------------------------------------------------------
@@ -35,6 +37,11 @@ book: $(STAMP)
 # --- the tests -------------------------------------------------------------------------
 test: $(STAMP) browser-deps
 	$(PY) -m pytest tests book --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+
+# Student copies of every chapter (solutions stubbed, hidden tests and written solutions removed,
+# outputs cleared) into student/, with nbgrader's own preprocessors.
+student: $(STAMP)
+	$(PY) -m resnet_edu.instructor student book student
 
 sync-repo-url: $(STAMP)
 	$(PY) -m resnet_edu.colab sync
