@@ -229,20 +229,35 @@ def anchors_in(path: Path) -> frozenset[str]:
     return frozenset(parser.ids)
 
 
-def save_full_page_screenshot(driver, page: str) -> Path:
-    """A PNG of the whole page (up to 16,000 px high) in ``_build/screenshots/``."""
-    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
-    width, height = 1280, int(min(max(size["height"], 900), 16000))
-    # A viewport as tall as the page, so that sticky sidebars are laid out over its full height.
+def save_full_page_screenshot(driver, page: str, tile: int = 10_000) -> list[Path]:
+    """The whole page as JPEGs in ``_build/screenshots/``: one file, or tiles of ``tile`` px if longer.
+
+    JPEG, not PNG: on long chapters PNG encoding takes more than twice as long.
+    """
+    def height() -> int:
+        return int(driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]["height"])
+
+    view = min(max(height(), 900), tile)
+    # A tall viewport, so that sticky sidebars are laid out over the whole tile.
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+                           {"width": 1280, "height": view, "deviceScaleFactor": 1, "mobile": False})
     try:
-        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
+        total = height()
+        offsets = list(range(0, max(total - view, 0) + 1, view))
+        if offsets[-1] + view < total:
+            offsets.append(total - view)  # the last tile overlaps the one before it
+        paths = []
+        for number, offset in enumerate(offsets, start=1):
+            driver.execute_script("window.scrollTo(0, arguments[0]);", offset)
+            shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "jpeg", "quality": 80})
+            suffix = "" if len(offsets) == 1 else f"-{number}of{len(offsets)}"
+            path = SCREENSHOTS / f"{page.replace('/', '__')}{suffix}.jpg"
+            path.write_bytes(base64.b64decode(shot["data"]))
+            paths.append(path)
     finally:
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-    path = SCREENSHOTS / f"{page.replace('/', '__')}.png"
-    path.write_bytes(base64.b64decode(shot["data"]))
-    return path
+        driver.execute_script("window.scrollTo(0, 0);")
+    return paths
 
 
 def expected_launch_links(page: str) -> dict[str, str]:
@@ -287,7 +302,7 @@ def test_page(page, browser, server, site):
     url = f"{server}/{page}.html"
     assert (site / f"{page}.html").exists(), f"{page}.html was not built"
     log = open_page(browser, url)
-    screenshot = save_full_page_screenshot(browser, page)
+    screenshot = save_full_page_screenshot(browser, page)[0]
     problems: list[str] = []
 
     # Title and main content.
