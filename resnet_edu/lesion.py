@@ -1,0 +1,158 @@
+"""Lesion study: delete one block of a trained network and measure the test error.
+
+Veit, Wilber & Belongie 2016, "Residual Networks Behave Like Ensembles of Relatively
+Shallow Networks" (arXiv:1605.06431), section 4: a residual network of n blocks
+unrolls into 2^n paths, so deleting one block removes only half of the paths and
+the others still carry the signal; deleting a layer of a plain (VGG) network cuts
+its only path, and it drops to chance. Here a deleted block is replaced by its
+shortcut alone: the identity, or, where the block changes the shape, the shortcut's
+zero-padding (option A) or projection (options B, C). A plain block has no shortcut,
+so only the blocks that keep the shape (stride 1, same width) can be deleted, and
+they become the identity. Taught in chapter 7.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+import torch
+from torch import nn
+
+from resnet_edu._tabular import text_table
+from resnet_edu.training import evaluate
+
+
+@dataclass(frozen=True)
+class LesionRecord:
+    """The test error of a network with one block deleted (or none).
+
+    Attributes:
+        network: the network's name (e.g. ``"resnet-20"``).
+        block: the deleted block's path (``"layer2.1"``), or ``None`` for the intact network.
+        replaced_by: ``"identity"``, the shortcut's class name (``"ZeroPadShortcut"``,
+            ``"Sequential"`` for a projection), or ``"intact"``.
+        test_error: error on the loader, a fraction in 0..1.
+    """
+
+    network: str
+    block: str | None
+    replaced_by: str
+    test_error: float
+
+
+class ShortcutOnly(nn.Module):
+    """What is left of a residual block once its residual branch is deleted: ``shortcut(x)``.
+
+    Args:
+        shortcut: the block's ``downsample`` module, or ``None`` for the identity.
+    """
+
+    def __init__(self, shortcut: nn.Module | None) -> None:
+        super().__init__()
+        self.shortcut = shortcut
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x if self.shortcut is None else self.shortcut(x)  # (N, C_out, H/s, W/s)
+
+
+def _keeps_shape(block: nn.Module) -> bool:
+    conv = getattr(block, "conv1", None)
+    if not isinstance(conv, nn.Conv2d):
+        return False
+    return conv.stride == (1, 1) and conv.in_channels == getattr(block, "out_channels", -1)
+
+
+def deletable_blocks(model: nn.Module, same_shape_only: bool = False) -> list[tuple[str, nn.Module]]:
+    """The blocks a lesion study can delete, with what replaces each, as ``(path, replacement)``.
+
+    Residual blocks (``has_shortcut``) are replaced by :class:`ShortcutOnly`; plain
+    blocks only where they keep the shape, by ``nn.Identity``.
+
+    Args:
+        model: a network whose blocks expose ``has_shortcut`` (the package's blocks).
+        same_shape_only: also skip residual blocks that change the shape (stride 2),
+            to compare a residual net and its plain twin on the same blocks.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    found = []
+    for path, module in model.named_modules():
+        if not hasattr(module, "has_shortcut"):
+            continue
+        if module.has_shortcut and not (same_shape_only and not _keeps_shape(module)):
+            found.append((path, ShortcutOnly(getattr(module, "downsample", None))))
+        elif not module.has_shortcut and _keeps_shape(module):
+            found.append((path, nn.Identity()))
+    return found
+
+
+@contextmanager
+def replaced(model: nn.Module, path: str, replacement: nn.Module) -> Iterator[nn.Module]:
+    """Inside the ``with`` block, the submodule at ``path`` is ``replacement``; then it is put back.
+
+    Args:
+        model: the network (changed in place, restored on exit).
+        path: a submodule's dotted path, e.g. ``"layer2.1"``.
+        replacement: the module to use instead.
+    """
+    parent_path, _, name = path.rpartition(".")
+    parent = model.get_submodule(parent_path) if parent_path else model
+    original = getattr(parent, name)
+    setattr(parent, name, replacement)
+    try:
+        yield model
+    finally:
+        setattr(parent, name, original)
+
+
+def lesion_study(
+    model: nn.Module, loader: Iterable, name: str = "network", same_shape_only: bool = False
+) -> list[LesionRecord]:
+    """Delete each deletable block in turn and measure the error; the first record is the intact net.
+
+    The model is evaluated in eval mode and left exactly as it was.
+
+    Args:
+        model: a trained network built from the package's blocks.
+        loader: batches of ``(images, labels)``, usually the test set.
+        name: the network's name in the records.
+        same_shape_only: see :func:`deletable_blocks`.
+
+    Raises:
+        ValueError: if the model has no deletable block.
+    """
+    blocks = deletable_blocks(model, same_shape_only)
+    if not blocks:
+        raise ValueError(
+            "found no block to delete: the model needs blocks with a `has_shortcut` attribute "
+            "(PlainBlock, BasicBlock, Bottleneck, PreActBlock)"
+        )
+    records = [LesionRecord(name, None, "intact", evaluate(model, loader)[1])]
+    for path, replacement in blocks:
+        with replaced(model, path, replacement):
+            error = evaluate(model, loader)[1]
+        what = "identity" if isinstance(replacement, nn.Identity) or replacement.shortcut is None else type(
+            replacement.shortcut
+        ).__name__
+        records.append(LesionRecord(name, path, what, error))
+    return records
+
+
+def format_lesion(records: Iterable[LesionRecord]) -> str:
+    """One row per deleted block, one column per network; test errors in %.
+
+    Args:
+        records: lesion records of one or more networks.
+    """
+    records = list(records)
+    networks = list(dict.fromkeys(r.network for r in records))
+    blocks = list(dict.fromkeys(r.block for r in records))
+    error = {(r.network, r.block): r.test_error for r in records}
+    cells = [
+        ["none (intact)" if b is None else b]
+        + [f"{100 * error[(n, b)]:.1f}%" if (n, b) in error else "-" for n in networks]
+        for b in blocks
+    ]
+    return text_table(["deleted block"] + networks, cells, "test error with one block deleted")
