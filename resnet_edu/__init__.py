@@ -71,3 +71,22 @@ __all__ += ["digits_loaders", "download_cifar10", "load_cifar10", "load_digits_t
 __all__ += ["basic_block_macs", "basic_block_params", "bn_params", "bottleneck_macs", "bottleneck_params"]
 __all__ += ["conv_macs", "conv_params", "linear_macs", "linear_params"]
 __all__ += ["EpochRecord", "evaluate", "history_table", "learning_rate_at", "train"]
+
+# shape traces, cost tables, gradient flow and experiments (analysis helper)
+from resnet_edu.comparison import PUBLISHED, format_comparison, imagenet_comparison
+from resnet_edu.experiments import DepthRun, degradation_experiment, format_runs, lesion_experiment, train_depths
+from resnet_edu.gradient_sweep import GradientRun, digits_batch, format_ratio_table, gradient_sweep
+from resnet_edu.gradients import GradientNorms, gradient_norms
+from resnet_edu.lesion import LesionRecord, format_lesion, lesion_study
+from resnet_edu.plots import plot_gradient_norms, plot_gradient_sweep, plot_histories, plot_lesion
+from resnet_edu.tables import CostRow, CostTable, cost_table, format_cost_table
+from resnet_edu.trace import ShapeTrace, TraceRow, format_trace, summary, trace_shapes
+from resnet_edu.vgg import VGG, vgg16
+
+__all__ += ["PUBLISHED", "format_comparison", "imagenet_comparison"]
+__all__ += ["DepthRun", "degradation_experiment", "format_runs", "lesion_experiment", "train_depths"]
+__all__ += ["GradientRun", "digits_batch", "format_ratio_table", "gradient_sweep", "GradientNorms", "gradient_norms"]
+__all__ += ["LesionRecord", "format_lesion", "lesion_study"]
+__all__ += ["plot_gradient_norms", "plot_gradient_sweep", "plot_histories", "plot_lesion"]
+__all__ += ["CostRow", "CostTable", "cost_table", "format_cost_table"]
+__all__ += ["ShapeTrace", "TraceRow", "format_trace", "summary", "trace_shapes", "VGG", "vgg16"]
