@@ -38,8 +38,8 @@ def plot_gradient_norms(result: GradientNorms, title: str = "Gradient norms afte
     return fig
 
 
-def plot_gradient_sweep(runs: Sequence[GradientRun], relative: bool = True) -> Figure:
-    """One panel per (BN, init): backward-signal norm against block index, one line per network.
+def plot_gradient_sweep(runs: Sequence[GradientRun], relative: bool = True, quantity: str = "signal") -> Figure:
+    """One panel per (BN, init): gradient norm against block (or layer) index, one line per network.
 
     Colour is depth, a dashed line a plain net, a solid line a residual one. Norms
     of exactly 0 (the gradient underflowed float32) cannot sit on a log axis and are
@@ -49,7 +49,11 @@ def plot_gradient_sweep(runs: Sequence[GradientRun], relative: bool = True) -> F
         runs: the records of :func:`~resnet_edu.gradient_sweep.gradient_sweep`.
         relative: divide each line by its last value, so every line ends at 1 and its
             first point is the first-to-last ratio.
+        quantity: ``"signal"`` (``||dL/dx||`` per block) or ``"weights"`` (``||dL/dW||``
+            per conv/linear layer).
     """
+    if quantity not in ("signal", "weights"):
+        raise ValueError(f"quantity must be 'signal' or 'weights', got {quantity!r}")
     panels = sorted({(r.batch_norm, r.init) for r in runs})
     depths = sorted({r.depth for r in runs})
     columns = min(2, len(panels))
@@ -59,7 +63,7 @@ def plot_gradient_sweep(runs: Sequence[GradientRun], relative: bool = True) -> F
         for r in runs:
             if (r.batch_norm, r.init) != (batch_norm, init):
                 continue
-            norms = list(r.signal_norms)
+            norms = list(r.signal_norms if quantity == "signal" else r.weight_norms)
             last = norms[-1]
             if relative:
                 norms = [n / last if last > 0 else float("nan") for n in norms]
@@ -68,13 +72,16 @@ def plot_gradient_sweep(runs: Sequence[GradientRun], relative: bool = True) -> F
                 linestyle="--" if r.kind == "plain" else "-", label=f"{r.kind}-{r.depth}",
             )
         ax.set_yscale("log", nonpositive="mask")
-        ylabel = "||dL/dx|| / ||dL/dx_L||" if relative else "||dL/dx||"
-        ax.set(xlabel="block index (0 = stem output)", ylabel=ylabel,
+        symbol = "||dL/dx||" if quantity == "signal" else "||dL/dW||"
+        ylabel = f"{symbol} / last" if relative else symbol
+        xlabel = "block index (0 = stem output)" if quantity == "signal" else "layer index (0 = stem conv)"
+        ax.set(xlabel=xlabel, ylabel=ylabel,
                title=f"{'with' if batch_norm else 'without'} BN, {'He' if init == 'he' else 'default'} init")
         ax.legend(fontsize="x-small", ncol=2)
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
-    fig.suptitle("Backward signal at initialisation (plain dashed, residual solid)")
+    what = "Backward signal" if quantity == "signal" else "Weight gradients"
+    fig.suptitle(f"{what} at initialisation (plain dashed, residual solid)")
     fig.tight_layout()
     return fig
 

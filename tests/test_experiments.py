@@ -24,7 +24,7 @@ from resnet_edu.experiments import (  # noqa: E402
 from resnet_edu.lesion import format_lesion  # noqa: E402
 from resnet_edu.plots import plot_histories, plot_lesion  # noqa: E402
 
-SHORT = {"epochs": 3, "milestones": (), "widths": (8, 16, 32)}
+SHORT = {"epochs": 4, "milestones": (3,), "widths": (8, 16, 32)}  # the rate drops for the last epoch
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -86,19 +86,20 @@ def test_tables_and_figures(degradation):
 
 
 def test_shortened_lesion_study_residual_blocks_can_go_plain_blocks_cannot():
-    records = lesion_experiment(seed=0, epochs=4, widths=(8, 16, 32), milestones=())
+    records = lesion_experiment(seed=0, epochs=5, widths=(8, 16, 32), milestones=(4,))
     res = [r for r in records if r.network == "resnet-20"]
     plain = [r for r in records if r.network == "plain-20"]
     assert res[0].block is None and plain[0].block is None
     assert len(res) == 1 + 9 and len(plain) == 1 + 7
-    res_intact, plain_intact = res[0].test_error, plain[0].test_error
-    assert res_intact < 0.2 and plain_intact < 0.3  # both trained
-    # deleting a stride-1 residual block: a small rise (Veit et al. 2016)
-    same_shape = [r for r in res[1:] if r.replaced_by == "identity"]
-    assert len(same_shape) == 7
-    assert sum(r.test_error for r in same_shape) / 7 < res_intact + 0.15
-    # deleting a plain block: close to chance on average
-    assert sum(r.test_error for r in plain[1:]) / 7 > 0.5
+    assert res[0].test_error < 0.2 and plain[0].test_error < 0.2  # both trained
+    res_error = {r.block: r.test_error for r in res[1:] if r.replaced_by == "identity"}
+    plain_error = {r.block: r.test_error for r in plain[1:]}
+    assert list(res_error) == list(plain_error)  # the 7 blocks that keep the shape
+    # deleting a residual block: the typical (median) block costs little (Veit et al. 2016)
+    assert sorted(res_error.values())[3] < res[0].test_error + 0.15
+    # deleting a plain block breaks the net's only path: far from its intact error, every time
+    assert min(plain_error.values()) > plain[0].test_error + 0.4
+    assert all(res_error[b] < plain_error[b] for b in res_error)
     assert "resnet-20" in format_lesion(records)
     fig = plot_lesion(records)
     assert fig.axes[0].get_ylabel() == "test error (%)" and fig.axes[0].get_legend() is not None

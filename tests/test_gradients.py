@@ -184,7 +184,13 @@ def test_ratio_table_and_plots(sweep):
         "without BN, default init", "without BN, He init", "with BN, default init", "with BN, He init"
     }
     assert all(len(ax.get_lines()) == 8 and ax.get_legend() is not None for ax in axes)
+    assert axes[0].get_ylabel() == "||dL/dx|| / last"
     plt.close(fig)
+    fig = plot_gradient_sweep(runs, relative=False, quantity="weights")
+    assert fig.axes[0].get_xlabel() == "layer index (0 = stem conv)" and fig.axes[0].get_ylabel() == "||dL/dW||"
+    plt.close(fig)
+    with pytest.raises(ValueError, match="quantity"):
+        plot_gradient_sweep(runs, quantity="loss")
 
     fig = plot_gradient_norms(gradient_norms(resnet20(in_channels=1), digits_batch(32)))
     assert len(fig.axes) == 2 and fig.axes[0].get_xlabel().startswith("block index")
