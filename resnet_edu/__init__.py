@@ -74,6 +74,7 @@ __all__ += ["EpochRecord", "evaluate", "history_table", "learning_rate_at", "tra
 
 # shape traces, cost tables, gradient flow and experiments (analysis helper)
 from resnet_edu.comparison import PUBLISHED, format_comparison, imagenet_comparison
+from resnet_edu.comparison import PUBLISHED_CIFAR, PUBLISHED_TABLE3_TOP1, cifar_comparison
 from resnet_edu.experiments import DepthRun, degradation_experiment, format_runs, lesion_experiment, train_depths
 from resnet_edu.gradient_sweep import GradientRun, digits_batch, format_ratio_table, gradient_sweep
 from resnet_edu.gradients import GradientNorms, gradient_norms
@@ -84,6 +85,7 @@ from resnet_edu.trace import ShapeTrace, TraceRow, format_trace, summary, trace_
 from resnet_edu.vgg import VGG, vgg16
 
 __all__ += ["PUBLISHED", "format_comparison", "imagenet_comparison"]
+__all__ += ["PUBLISHED_CIFAR", "PUBLISHED_TABLE3_TOP1", "cifar_comparison"]
 __all__ += ["DepthRun", "degradation_experiment", "format_runs", "lesion_experiment", "train_depths"]
 __all__ += ["GradientRun", "digits_batch", "format_ratio_table", "gradient_sweep", "GradientNorms", "gradient_norms"]
 __all__ += ["LesionRecord", "format_lesion", "lesion_study"]

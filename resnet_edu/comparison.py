@@ -1,8 +1,11 @@
-"""The five ImageNet ResNets and VGG-16: our counts next to the published ones.
+"""Our counts next to the published ones: the ImageNet ResNets, VGG-16 and the CIFAR-10 ResNets.
 
-The published numbers sit in one table of constants, :data:`PUBLISHED`, each with its
-source; the package's own numbers are computed by :func:`imagenet_comparison` (networks
-built on the ``meta`` device, so counting takes well under a second). Taught in chapter 4.
+The published numbers sit in tables of constants, each with its source:
+:data:`PUBLISHED` (ImageNet parameters and multiply-adds), :data:`PUBLISHED_TABLE3_TOP1`
+(ImageNet errors of the shortcut options) and :data:`PUBLISHED_CIFAR` (the paper's
+Table 6). The package's own numbers are computed by :func:`imagenet_comparison` and
+:func:`cifar_comparison` (networks built on the ``meta`` device, so counting takes well
+under a second). Taught in chapters 2 and 4.
 
 Two MAC counts per bottleneck network, because the paper and torchvision put the
 stride in different places (see :class:`~resnet_edu.blocks.Bottleneck`): the paper's
@@ -19,7 +22,7 @@ from torch import nn
 
 from resnet_edu._tabular import html_table, text_table
 from resnet_edu.counting import count_macs, count_parameters
-from resnet_edu.resnet import resnet18, resnet34, resnet50, resnet101, resnet152
+from resnet_edu.resnet import cifar_blocks_per_stage, cifar_resnet, resnet18, resnet34, resnet50, resnet101, resnet152
 from resnet_edu.vgg import vgg16
 
 
@@ -89,9 +92,20 @@ class ComparisonRow:
         return self.paper_layout_macs / 1e9 - self.published.paper_gmacs
 
 
-@dataclass
+#: He et al. 2015, "Deep Residual Learning for Image Recognition", arXiv:1512.03385,
+#: Table 3: top-1 error (%) on ImageNet validation, 10-crop testing, of plain-34 and of
+#: ResNet-34 with shortcut options A, B and C (section 3.3). Taught in chapter 2.
+PUBLISHED_TABLE3_TOP1: dict[str, float] = {
+    "plain-34": 28.54,
+    "ResNet-34 A": 25.03,
+    "ResNet-34 B": 24.52,
+    "ResNet-34 C": 24.19,
+}
+
+
+@dataclass(repr=False)
 class Comparison:
-    """The result of :func:`imagenet_comparison`; prints as text, shows as HTML."""
+    """The result of :func:`imagenet_comparison`; prints (and reprs) as text, shows as HTML."""
 
     rows: list[ComparisonRow]
 
@@ -110,13 +124,15 @@ class Comparison:
     def __str__(self) -> str:
         return format_comparison(self)
 
+    __repr__ = __str__
+
     def _repr_html_(self) -> str:
         return html_table(*_cells(self), "224x224 input; GMACs = 10^9 multiply-accumulates")
 
 
 _HEADERS = [
-    "network", "parameters", "torchvision", "difference",
-    "GMACs", "torchvision", "GMACs (paper layout)", "paper", "difference",
+    "network", "parameters", "torchvision params", "difference",
+    "GMACs", "torchvision GMACs", "GMACs (paper layout)", "paper GMACs", "difference",
 ]
 
 
@@ -166,3 +182,141 @@ def imagenet_comparison(networks: tuple[str, ...] = tuple(PUBLISHED)) -> Compari
             ComparisonRow(name, count_parameters(model), count_macs(model, size), count_macs(paper, size), PUBLISHED[name])
         )
     return Comparison(rows)
+
+
+# --------------------------------------------------------------------------- CIFAR-10
+
+
+@dataclass(frozen=True)
+class PublishedCifar:
+    """The paper's Table 6 numbers for one CIFAR-10 ResNet.
+
+    Attributes:
+        parameters_millions: parameters as printed, in millions (0.27 for "0.27M").
+        decimals: how many decimals the paper prints for them (2 for 0.27, 1 for 1.7).
+        test_error: test error (%) on CIFAR-10; for ResNet-110 the best of 5 runs.
+        test_error_mean: the mean of 5 runs where the paper gives one (ResNet-110), else None.
+        test_error_std: its standard deviation, or None.
+    """
+
+    parameters_millions: float
+    decimals: int
+    test_error: float
+    test_error_mean: float | None = None
+    test_error_std: float | None = None
+
+
+#: He et al. 2015, "Deep Residual Learning for Image Recognition", arXiv:1512.03385,
+#: Table 6: CIFAR-10 ResNets (option A shortcuts) by depth, their parameters as printed
+#: there and their test error (%). ResNet-110: best of 5 runs 6.43, mean 6.61 +- 0.16.
+PUBLISHED_CIFAR: dict[int, PublishedCifar] = {
+    20: PublishedCifar(0.27, 2, 8.75),
+    32: PublishedCifar(0.46, 2, 7.51),
+    44: PublishedCifar(0.66, 2, 7.17),
+    56: PublishedCifar(0.85, 2, 6.97),
+    110: PublishedCifar(1.7, 1, 6.43, 6.61, 0.16),
+    1202: PublishedCifar(19.4, 1, 7.93),
+}
+
+
+@dataclass(frozen=True)
+class CifarComparisonRow:
+    """One CIFAR-10 ResNet: our parameter count and the paper's Table 6 numbers.
+
+    Attributes:
+        depth: weighted layers, 6n + 2.
+        blocks_per_stage: n.
+        parameters: our exact count (option A shortcuts).
+        published: the :class:`PublishedCifar` numbers.
+    """
+
+    depth: int
+    blocks_per_stage: int
+    parameters: int
+    published: PublishedCifar
+
+    @property
+    def network(self) -> str:
+        """``"ResNet-20"`` etc."""
+        return f"ResNet-{self.depth}"
+
+    @property
+    def rounded_millions(self) -> float:
+        """Our count in millions, rounded to the decimals the paper prints."""
+        return round(self.parameters / 1e6, self.published.decimals)
+
+    @property
+    def matches_published(self) -> bool:
+        """True when our rounded count is the paper's number."""
+        return self.rounded_millions == self.published.parameters_millions
+
+
+@dataclass(repr=False)
+class CifarComparison:
+    """The result of :func:`cifar_comparison`; prints (and reprs) as text, shows as HTML."""
+
+    rows: list[CifarComparisonRow]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, depth: int) -> CifarComparisonRow:
+        for r in self.rows:
+            if r.depth == depth:
+                return r
+        raise KeyError(f"no depth {depth!r}; have {[r.depth for r in self.rows]}")
+
+    def __str__(self) -> str:
+        return text_table(*_cifar_cells(self), _CIFAR_FOOTER)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        return html_table(*_cifar_cells(self), _CIFAR_FOOTER)
+
+
+_CIFAR_FOOTER = "option A shortcuts; published: He et al. 2015, Table 6 (CIFAR-10 test error)"
+
+
+def _cifar_cells(comparison: CifarComparison) -> tuple[list[str], list[list[str]]]:
+    headers = ["network", "n", "parameters", "rounded (M)", "paper (M)", "match", "paper error %"]
+    cells = []
+    for r in comparison.rows:
+        p = r.published
+        error = f"{p.test_error:.2f}"
+        if p.test_error_mean is not None:
+            error += f" (mean {p.test_error_mean:.2f} ± {p.test_error_std:.2f})"
+        cells.append([
+            r.network, str(r.blocks_per_stage), f"{r.parameters:,}", f"{r.rounded_millions:.{p.decimals}f}",
+            f"{p.parameters_millions:.{p.decimals}f}", "yes" if r.matches_published else "NO", error,
+        ])
+    return headers, cells
+
+
+def cifar_comparison(depths: tuple[int, ...] = tuple(PUBLISHED_CIFAR)) -> CifarComparison:
+    """Count the CIFAR-10 ResNets' parameters and pair them with the paper's Table 6.
+
+    Each network is ``cifar_resnet(depth)`` (option A shortcuts, 10 classes, section
+    4.2), built on the ``meta`` device and counted by
+    :func:`~resnet_edu.counting.count_parameters`; the row rounds the count to the
+    decimals the paper prints. Taught in chapter 4.
+
+    Args:
+        depths: which of 20, 32, 44, 56, 110, 1202 to include, in that order of rows.
+
+    Raises:
+        ValueError: for a depth the paper's Table 6 does not list.
+    """
+    unknown = [d for d in depths if d not in PUBLISHED_CIFAR]
+    if unknown:
+        raise ValueError(f"Table 6 has no depths {unknown}; choose from {tuple(PUBLISHED_CIFAR)}")
+    rows = []
+    for depth in depths:
+        with torch.device("meta"):
+            model = cifar_resnet(depth)
+        rows.append(CifarComparisonRow(depth, cifar_blocks_per_stage(depth), count_parameters(model),
+                                       PUBLISHED_CIFAR[depth]))
+    return CifarComparison(rows)

@@ -1,0 +1,63 @@
+"""Tests for resnet_edu.comparison: the CIFAR-10 Table 6 and ImageNet Table 3 constants, and the printed tables."""
+
+from __future__ import annotations
+
+import pytest
+
+from resnet_edu.comparison import (
+    PUBLISHED_CIFAR,
+    PUBLISHED_TABLE3_TOP1,
+    cifar_comparison,
+    imagenet_comparison,
+)
+
+# FACTS.md, option A counts recomputed independently of the package
+FACTS_CIFAR_PARAMETERS = {20: 269_722, 32: 464_154, 44: 658_586, 56: 853_018, 110: 1_727_962, 1202: 19_421_274}
+
+
+def test_cifar_comparison_rounds_to_the_papers_table_6():
+    comparison = cifar_comparison()
+    assert [r.depth for r in comparison] == [20, 32, 44, 56, 110, 1202]
+    for row in comparison:
+        assert row.parameters == FACTS_CIFAR_PARAMETERS[row.depth], row.depth
+        assert row.blocks_per_stage * 6 + 2 == row.depth
+        assert row.matches_published, (row.depth, row.rounded_millions, row.published.parameters_millions)
+    assert comparison[110].rounded_millions == 1.7 and comparison[20].rounded_millions == 0.27
+
+
+def test_cifar_comparison_would_notice_a_wrong_count():
+    row = cifar_comparison((56,))[56]
+    wrong = type(row)(56, 9, row.parameters + 20_000, row.published)  # e.g. option B projections at every block
+    assert not wrong.matches_published
+
+
+def test_published_cifar_values_are_the_papers():
+    errors = {d: p.test_error for d, p in PUBLISHED_CIFAR.items()}
+    assert errors == {20: 8.75, 32: 7.51, 44: 7.17, 56: 6.97, 110: 6.43, 1202: 7.93}
+    assert (PUBLISHED_CIFAR[110].test_error_mean, PUBLISHED_CIFAR[110].test_error_std) == (6.61, 0.16)
+    assert PUBLISHED_TABLE3_TOP1 == {"plain-34": 28.54, "ResNet-34 A": 25.03, "ResNet-34 B": 24.52,
+                                     "ResNet-34 C": 24.19}
+
+
+def test_cifar_comparison_renders_as_text_and_html():
+    comparison = cifar_comparison()
+    text = str(comparison)
+    assert repr(comparison) == text
+    assert "19,421,274" in text and "19.4" in text and "6.61 ± 0.16" in text and "NO" not in text
+    assert len(text.splitlines()) == 2 + len(comparison) + 2  # headers, rule, rows, rule, footer
+    assert comparison._repr_html_().count("<tr>") == 1 + len(comparison)
+
+
+def test_cifar_comparison_rejects_depths_not_in_table_6():
+    with pytest.raises(ValueError, match="Table 6"):
+        cifar_comparison((20, 26))
+    with pytest.raises(KeyError):
+        cifar_comparison((20,))[32]
+
+
+def test_imagenet_comparison_headers_are_unambiguous_and_repr_is_the_table():
+    comparison = imagenet_comparison(("resnet18", "resnet50"))
+    header = str(comparison).splitlines()[0]
+    assert "torchvision params" in header and "torchvision GMACs" in header and "paper GMACs" in header
+    assert repr(comparison) == str(comparison)
+    assert "ComparisonRow(" not in repr(comparison)
