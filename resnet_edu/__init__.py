@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 
 from resnet_edu.environment import get_device, seed_everything, setup_chapter
 from resnet_edu.blocks import BasicBlock, Bottleneck, PlainBlock, PreActBlock
-from resnet_edu.counting import count_macs, count_parameters
+from resnet_edu.counting import count_macs, count_parameters, count_weighted_layers
 from resnet_edu.resnet import (
     ResNet,
     cifar_plain,
@@ -37,6 +37,7 @@ __all__ += ["PlainBlock", "BasicBlock", "Bottleneck", "PreActBlock", "ResNet", "
 __all__ += ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "plain18", "plain34"]
 __all__ += ["resnet20", "resnet32", "resnet44", "resnet56", "resnet110"]
 __all__ += ["plain20", "plain32", "plain44", "plain56", "plain110", "count_parameters", "count_macs"]
+__all__ += ["count_weighted_layers"]
 
 # data, training, checkpoints and closed-form formulas (data/training helper)
 from resnet_edu.checkpoints import CheckpointError, file_sha256, load_checkpoint, save_checkpoint

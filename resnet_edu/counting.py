@@ -1,4 +1,4 @@
-"""Counting a network's cost: parameters and multiply-accumulates (MACs).
+"""Counting a network: its depth (weighted layers), parameters and multiply-accumulates (MACs).
 
 The paper's "FLOPs" (Table 1: 1.8 / 3.6 / 3.8 / 7.6 / 11.3 x10^9) are multiply-adds,
 i.e. MACs. PyTorch's own counter reports FLOPs = 2 x MACs, so we halve it.
@@ -45,3 +45,26 @@ def count_macs(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 224, 224))
     finally:
         model.train(was_training)
     return counter.get_total_flops() // 2
+
+
+def count_weighted_layers(model: nn.Module) -> int:
+    """The depth in a network's name: convolutions and linear layers on the main path.
+
+    He et al. 2015 count "weighted layers" (Table 1, section 4.2): every convolution
+    and the fc, but not the 1x1 projections of the shortcuts, which live in modules
+    named ``downsample`` (torchvision's name, kept by this package). So
+    ``resnet50()`` gives 50, ``resnet20()`` gives 20 and their plain twins the same.
+    Each module object is counted once. Taught in chapter 4.
+
+    Args:
+        model: any module; layers under a ``downsample`` submodule are left out.
+
+    Raises:
+        TypeError: if ``model`` is not an ``nn.Module``.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return sum(
+        isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)) and "downsample" not in name.split(".")
+        for name, module in model.named_modules()
+    )

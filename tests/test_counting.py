@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import resnet_edu
-from resnet_edu.counting import count_macs, count_parameters
+from resnet_edu.counting import count_macs, count_parameters, count_weighted_layers
 
 # torchvision's model documentation, GFLOPS column (multiply-adds) at 224x224, FACTS.md
 TORCHVISION_GMACS = {"resnet18": 1.814, "resnet34": 3.664, "resnet50": 4.089, "resnet101": 7.801, "resnet152": 11.514}
@@ -75,3 +75,30 @@ def test_cifar_resnet20_macs():
     total += 64 * 10
     assert count_macs(resnet_edu.resnet20(), (1, 3, 32, 32)) == total
     assert count_macs(resnet_edu.plain20(), (1, 3, 32, 32)) == total  # option A adds no MACs
+
+
+@pytest.mark.parametrize(
+    "name, depth",
+    [("resnet18", 18), ("resnet34", 34), ("resnet50", 50), ("resnet101", 101), ("resnet152", 152),
+     ("plain18", 18), ("plain34", 34),
+     ("resnet20", 20), ("resnet32", 32), ("resnet44", 44), ("resnet56", 56), ("resnet110", 110),
+     ("plain20", 20), ("plain32", 32), ("plain44", 44), ("plain56", 56), ("plain110", 110)],
+)
+def test_count_weighted_layers_is_the_depth_in_the_name(name, depth):
+    with torch.device("meta"):
+        model = getattr(resnet_edu, name)()
+    assert count_weighted_layers(model) == depth
+    # the 1x1 projections (option B: one per stage whose shape changes) are the only layers left out
+    convs = sum(isinstance(m, (nn.Conv2d, nn.Linear)) for m in model.modules())
+    projections = 0 if name.startswith("plain") or depth in (20, 32, 44, 56, 110) else 4 if depth >= 50 else 3
+    assert convs - count_weighted_layers(model) == projections
+
+
+def test_count_weighted_layers_other_configurations():
+    with torch.device("meta"):
+        assert count_weighted_layers(resnet_edu.ResNet(resnet_edu.BasicBlock, [3, 3, 3, 3])) == 26
+        assert count_weighted_layers(resnet_edu.cifar_resnet(1202)) == 1202
+        assert count_weighted_layers(resnet_edu.cifar_resnet(20, shortcut="C")) == 20
+    assert count_weighted_layers(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Linear(4, 2))) == 2
+    with pytest.raises(TypeError, match="nn.Module"):
+        count_weighted_layers([nn.Linear(2, 2)])
