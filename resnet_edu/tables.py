@@ -19,7 +19,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from resnet_edu._tabular import html_table, text_table
-from resnet_edu.trace import select_modules
+from resnet_edu.levels import select_modules
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ def cost_table(
         model: any ``nn.Module``.
         input_size: the input's shape WITH the batch dimension, e.g. ``(1, 3, 224, 224)``.
         level: ``"top"`` (stages: the model's children), ``"blocks"`` or ``"layers"``
-            (see :func:`resnet_edu.trace.select_modules`).
+            (see :func:`resnet_edu.levels.select_modules`).
         group_stem: for the package's ResNets (models with ``stage_names``), merge the
             modules before the first stage into one ``Stem`` row (levels top, blocks).
 

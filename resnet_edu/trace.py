@@ -16,9 +16,8 @@ import torch
 from torch import nn
 
 from resnet_edu._tabular import html_table, text_table
+from resnet_edu.levels import LEVELS, select_modules  # noqa: F401 (LEVELS re-exported)
 
-LEVELS: tuple[str, ...] = ("top", "blocks", "layers")
-_CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
 
 
 @dataclass(frozen=True)
@@ -107,42 +106,6 @@ def _cells(rows: Sequence[TraceRow]) -> tuple[list[str], list[list[str]]]:
     headers = ["layer", "type", "output shape", "parameters"]
     cells = [[r.path, r.type, format_shape(r.output_shape), f"{r.parameters:,}"] for r in rows]
     return headers, cells
-
-
-def select_modules(model: nn.Module, level: str = "top") -> list[tuple[str, nn.Module]]:
-    """The modules a trace or a cost table shows at ``level``, as ``(path, module)`` pairs.
-
-    - ``"top"``: the model's direct children (``conv1, ..., layer1, ..., fc``).
-    - ``"blocks"``: the same, but containers (``nn.Sequential``, ``nn.ModuleList``,
-      ``nn.ModuleDict``) are opened, recursively: a ResNet's stages become its blocks.
-    - ``"layers"``: every leaf module (one with no children): convs, norms, ReLUs, ...
-
-    A model with no children is its own only module (path ``""``).
-
-    Args:
-        model: any module.
-        level: ``"top"``, ``"blocks"`` or ``"layers"``.
-    """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if level not in LEVELS:
-        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
-    if next(model.children(), None) is None:
-        return [("", model)]
-    if level == "layers":
-        return [(p, m) for p, m in model.named_modules() if p and next(m.children(), None) is None]
-    selected: list[tuple[str, nn.Module]] = []
-
-    def visit(prefix: str, module: nn.Module) -> None:
-        for name, child in module.named_children():
-            path = f"{prefix}{name}"
-            if level == "blocks" and isinstance(child, _CONTAINERS) and next(child.children(), None):
-                visit(f"{path}.", child)
-            else:
-                selected.append((path, child))
-
-    visit("", model)
-    return selected
 
 
 def trace_shapes(
