@@ -82,6 +82,7 @@ from resnet_edu.gradients import GradientNorms, gradient_norms
 from resnet_edu.lesion import LesionRecord, format_lesion, lesion_study
 from resnet_edu.plots import plot_gradient_norms, plot_gradient_sweep, plot_histories, plot_lesion
 from resnet_edu.tables import CostRow, CostTable, cost_table, format_cost_table
+from resnet_edu.tables import Table1, table1
 from resnet_edu.trace import ShapeTrace, TraceRow, format_trace, summary, trace_shapes
 from resnet_edu.vgg import VGG, vgg16
 
@@ -92,4 +93,5 @@ __all__ += ["GradientRun", "digits_batch", "format_ratio_table", "gradient_sweep
 __all__ += ["LesionRecord", "format_lesion", "lesion_study"]
 __all__ += ["plot_gradient_norms", "plot_gradient_sweep", "plot_histories", "plot_lesion"]
 __all__ += ["CostRow", "CostTable", "cost_table", "format_cost_table"]
+__all__ += ["Table1", "table1"]
 __all__ += ["ShapeTrace", "TraceRow", "format_trace", "summary", "trace_shapes", "VGG", "vgg16"]
