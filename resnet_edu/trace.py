@@ -9,6 +9,8 @@ Taught in chapter 1 (the seed's ResNet-18 trace) and chapter 4 (every block).
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
@@ -235,7 +237,8 @@ def summary(model: nn.Module, input_size: Sequence[int], depth: int = 3, **kwarg
 
     A thin wrapper over ``torchinfo.summary``: output size, parameters and
     multiply-adds per layer, nested ``depth`` deep, nothing printed (the returned
-    ``ModelStatistics`` prints itself). Taught in chapter 4.
+    ``ModelStatistics`` prints itself, with unit letters such as "(G)" on every Python
+    version). Taught in chapter 4.
 
     Args:
         model: the network.
@@ -252,4 +255,18 @@ def summary(model: nn.Module, input_size: Sequence[int], depth: int = 3, **kwarg
         "row_settings": ("var_names",),
     }
     options.update(kwargs)
-    return torchinfo_summary(model, input_size=tuple(input_size), **options)
+    stats = torchinfo_summary(model, input_size=tuple(input_size), **options)
+    stats.__class__ = _with_unit_letters(type(stats))
+    return stats
+
+
+@functools.cache
+def _with_unit_letters(cls: type) -> type:
+    # torchinfo 1.8 formats its Units enum with str(), which Python 3.11 changed to
+    # "Units.GIGABYTES": a subclass whose repr prints "(G)" again, as on Python 3.10
+    from torchinfo.enums import Units
+
+    def __repr__(self: Any) -> str:
+        return re.sub(r"\(Units\.([A-Z]+)\)", lambda m: f"({Units[m.group(1)].value})", cls.__repr__(self))
+
+    return type(cls.__name__, (cls,), {"__repr__": __repr__})

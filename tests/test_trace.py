@@ -173,3 +173,16 @@ def test_summary_wraps_torchinfo():
     stats = summary(model, (1, 3, 32, 32), depth=2)
     assert stats.total_params == count_parameters(model) == 269_722
     assert "mult" in str(stats).lower() and "layer1" in str(stats)
+
+
+def test_summary_prints_unit_letters_not_enum_names():
+    # torchinfo 1.8 on Python 3.11+ would print "Total mult-adds (Units.GIGABYTES)"
+    from torchinfo.model_statistics import ModelStatistics
+
+    with torch.device("meta"):
+        model = resnet18()
+    stats = summary(resnet18(), (1, 3, 224, 224), depth=1)
+    text = str(stats)
+    assert "Units." not in text and "Total mult-adds (G): 1.8" in text
+    assert "Params size (MB)" in text and repr(stats) == text
+    assert isinstance(stats, ModelStatistics) and stats.total_params == count_parameters(model)
