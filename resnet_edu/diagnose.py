@@ -23,6 +23,7 @@ What it detects (the ``kind`` of a finding):
 from __future__ import annotations
 
 import copy
+import textwrap
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -33,6 +34,9 @@ from resnet_edu.checks.calls import SIZE_MISMATCH, attribute_path, explain_size_
 from resnet_edu.checks.result import describe_exception
 
 _POOLS = (nn.AvgPool2d, nn.MaxPool2d)
+
+#: Printed findings fold their lines at this width, continuation lines indented by 4.
+WIDTH = 88
 
 
 @dataclass(frozen=True)
@@ -50,11 +54,17 @@ class Finding:
     message: str
 
     def __str__(self) -> str:
-        return f"[{self.kind}] {self.where}: {self.message}"
+        text = f"[{self.kind}] {self.where}: {self.message}"
+        return "\n".join(textwrap.fill(line, WIDTH, subsequent_indent="    ", break_on_hyphens=False)
+                         for line in text.splitlines())
 
 
 class Diagnosis(list):
-    """The findings of :func:`diagnose`: a list that prints one line per finding."""
+    """The findings of :func:`diagnose`: a list that prints one finding per paragraph.
+
+    Each finding starts a new line; long ones fold at :data:`WIDTH` characters with an
+    indent of 4, so they fit a notebook's output without scrolling.
+    """
 
     def __str__(self) -> str:
         return "\n".join(str(f) for f in self) if self else "no problems found"
@@ -68,7 +78,7 @@ class Diagnosis(list):
 
 
 def print_diagnosis(findings: Sequence[Finding]) -> None:
-    """Print one line per finding, or "no problems found".
+    """Print each finding (folded at :data:`WIDTH` characters), or "no problems found".
 
     Args:
         findings: what :func:`diagnose` returned.

@@ -141,3 +141,14 @@ def test_bad_arguments():
         diagnose(nn.ReLU())
     with pytest.raises(ValueError, match="positive ints"):
         diagnose(resnet20(), input_size=(3, 0, 32))
+
+
+def test_long_findings_fold_with_a_hanging_indent():
+    message = "one BasicBlock object appears under 3 names, so they share its 73,984 parameters " * 3
+    text = str(Finding("shared-module", "layer1.0 = layer1.1 = layer1.2", message.strip()))
+    lines = text.splitlines()
+    assert len(lines) > 1 and all(len(line) <= 88 for line in lines)
+    assert lines[0].startswith("[shared-module] layer1.0 = layer1.1 = layer1.2: one BasicBlock")
+    assert all(line.startswith("    ") and not line.startswith("     ") for line in lines[1:])
+    assert " ".join(line.strip() for line in lines) == f"[shared-module] layer1.0 = layer1.1 = layer1.2: {message.strip()}"
+    assert str(Diagnosis([Finding("no-gradient", "c", "dead.")])) == "[no-gradient] c: dead."

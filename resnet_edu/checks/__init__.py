@@ -26,6 +26,8 @@ Numbers typed by hand (the expected value is computed from the package, never ty
     check_answer("GMACs", my_answer, macs / 1e9, tolerance=0.01, relative=True)
     check_param_count(my_answer, BasicBlock(64, 128, stride=2))
 
+``describe_exception(error)`` names an exception and the learner's line that raised it.
+
 Every checker takes ``verbose=True`` (print the line) and ``raise_on_failure=False``.
 In an nbgrader autograder cell write ``assert check_basic_block(MyBlock)`` or
 ``check_basic_block(MyBlock).assert_ok()`` (AssertionError carrying the hint).
@@ -44,7 +46,7 @@ from resnet_edu.checks.function_checks import (
     check_param_count,
     check_zero_pad_shortcut,
 )
-from resnet_edu.checks.result import CheckResult
+from resnet_edu.checks.result import CheckResult, describe_exception
 
 __all__ = [
     "CheckResult",
@@ -57,4 +59,5 @@ __all__ = [
     "check_plain_block",
     "check_preact_block",
     "check_zero_pad_shortcut",
+    "describe_exception",
 ]
