@@ -6,7 +6,7 @@ with torchvision load into them with ``strict=True``. A checkpoint is read with
 sha256 can be checked: in full, or by the prefix that torchvision puts in its file
 names (``resnet18-f37072fd.pth`` starts with ``f37072fd``).
 
-Taught in chapter 6 (pretrained weights).
+Taught in chapter 4 (loading torchvision's weights with strict names).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ inside scikit-learn, so no network is needed. CIFAR-10 is what the paper trained
 CIFAR ResNets on (section 4.2); it is downloaded only on request, checked against its
 published md5, and augmented as the paper did (pad 4, random 32x32 crop, flip).
 
-Taught in chapter 5 (training a ResNet).
+Taught in chapter 1 (the digits) and chapter 6 (the digits, and CIFAR-10 for a GPU).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``diagnose(model)`` looks at the module tree, runs one forward and backward pass on a
 random batch, then one forward at a second input size, and returns a list of
 :class:`Finding`. It works on a copy, so the model's weights, BN statistics, gradients
-and training flag are left as they were. Taught in chapter 4 (and used on the seed
+and training flag are left as they were. Taught in chapter 8 (and used on the seed
 notes' buggy networks in its exercises).
 
 What it detects (the ``kind`` of a finding):

@@ -13,7 +13,7 @@ Conventions, the same as the paper's Table 1 and torchvision:
   are left out, as in the paper's FLOP counts and in ``FlopCounterMode``.
 * A bias adds parameters but no MACs (it is an addition, not a multiply-add).
 
-Taught in chapter 4 (counting parameters and operations).
+Taught in chapters 2 and 3 (blocks, by hand) and chapter 4 (whole networks).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Weight initialisation: torchvision's, PyTorch's default, and zero-init of residual branches.
 
-Taught in chapter 4 (he_init_) and chapter 7 (zero_init_residual_).
+Taught in chapter 5 (default versus He init) and chapter 7 (zero_init_residual_).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ def he_init_(model: nn.Module) -> nn.Module:
     Every ``Conv2d``: ``kaiming_normal_(mode="fan_out", nonlinearity="relu")``, i.e.
     N(0, 2 / (out_channels * k * k)) (He et al. 2015b, "Delving Deep into Rectifiers",
     the init the ResNet paper cites in section 3.4). Every BatchNorm/GroupNorm: weight 1,
-    bias 0. Linear layers keep PyTorch's default, as in torchvision. Taught in chapter 4.
+    bias 0. Linear layers keep PyTorch's default, as in torchvision. Taught in chapter 5.
 
     Args:
         model: any module; its submodules are visited in registration order, so a

@@ -4,7 +4,7 @@
 chosen modules and records, in call order, each module's output shape and parameter
 count. It works for any ``nn.Module``, whatever its ``forward`` does, because hooks see
 every call. For full per-layer summaries use :func:`summary` (a thin torchinfo wrapper).
-Taught in chapter 1 (the seed's ResNet-18 trace) and chapter 4 (every block).
+Taught in chapter 2 (a trace through each block) and chapter 4 (the seed's ResNet-18 trace).
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def trace_shapes(
     a module receives a 1-D-per-example input whose size matches the previous output
     (a flatten), a ``(forward) flatten`` row is inserted, as the seed's ``nn.Flatten``.
     The model runs in eval mode under ``torch.no_grad()``; every module's training
-    flag is restored afterwards. Taught in chapter 1 and chapter 4.
+    flag is restored afterwards. Taught in chapters 2 and 4.
 
     For ``resnet18(in_channels=1, num_classes=10)`` on ``(1, 224, 224)``, ``level="top"``
     gives the seed's trace: 64x56x56 (stem), 64x56x56, 128x28x28, 256x14x14, 512x7x7,

@@ -5,7 +5,7 @@ learning rate divided by 10 at fixed points, and, for very deep nets, a warm-up 
 tenth of the rate. The paper counts iterations; this loop counts epochs, which is
 how small experiments in the book are sized.
 
-Taught in chapter 5 (training a ResNet).
+Taught in chapter 1 (plain nets of growing depth) and chapter 6 (plain versus residual).
 """
 
 from __future__ import annotations
