@@ -87,9 +87,10 @@ def plot_gradient_sweep(runs: Sequence[GradientRun], relative: bool = True, quan
 
 
 def plot_histories(histories: Mapping[str, Sequence], title: str = "Training error on the digits") -> Figure:
-    """Training error (bold) and test error (thin, dashed) against epoch, one colour per network.
+    """Training error (thin, dashed) and test error (bold) against epoch, one colour per network.
 
-    The style of the paper's Figure 6.
+    The style of the paper's Figure 6 (He et al. 2015, section 4.2): "dashed lines
+    denote training error, and bold lines denote testing error".
 
     Args:
         histories: network name -> the list of ``EpochRecord`` that ``train`` returned.
@@ -99,9 +100,9 @@ def plot_histories(histories: Mapping[str, Sequence], title: str = "Training err
     for i, (name, history) in enumerate(histories.items()):
         colour = _DEPTH_COLOURS[i % len(_DEPTH_COLOURS)]
         epochs = [r.epoch for r in history]
-        ax.plot(epochs, [100 * r.train_error for r in history], color=colour, linewidth=2, label=f"{name} train")
-        ax.plot(epochs, [100 * r.test_error for r in history], color=colour, linewidth=1, linestyle="--",
-                label=f"{name} test")
+        ax.plot(epochs, [100 * r.train_error for r in history], color=colour, linewidth=1, linestyle="--",
+                label=f"{name} train")
+        ax.plot(epochs, [100 * r.test_error for r in history], color=colour, linewidth=2.5, label=f"{name} test")
     ax.set(xlabel="epoch", ylabel="error (%)", title=title)
     ax.legend(fontsize="small", ncol=2)
     fig.tight_layout()

@@ -82,6 +82,11 @@ def test_tables_and_figures(degradation):
     ax = fig.axes[0]
     assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "error (%)" and ax.get_title()
     assert len(ax.get_lines()) == 8 and ax.get_legend() is not None
+    # the paper's Figure 6: training error dashed, test error bold
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    train_line, test_line = lines["plain-20 train"], lines["plain-20 test"]
+    assert train_line.get_linestyle() == "--" and test_line.get_linestyle() == "-"
+    assert test_line.get_linewidth() > train_line.get_linewidth()
     plt.close(fig)
 
 
