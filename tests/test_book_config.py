@@ -111,3 +111,27 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert "make test" in ci
     assert "make test" in readme and "make book" in readme
+
+
+def test_the_wheel_ships_every_module(tmp_path):
+    """`pip install .` (Colab's route) must install every module, sub-packages included."""
+    import subprocess
+    import sys
+    import zipfile
+
+    import shutil
+
+    source = tmp_path / "src"  # a clean copy: setuptools leaves a build/ folder behind
+    shutil.copytree(ROOT / "resnet_edu", source / "resnet_edu",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+         "--wheel-dir", str(tmp_path / "dist"), str(source)],
+        check=True, capture_output=True,
+    )
+    (wheel,) = (tmp_path / "dist").glob("resnet_edu-*.whl")
+    shipped = {name for name in zipfile.ZipFile(wheel).namelist() if name.endswith(".py")}
+    sources = {p.relative_to(ROOT).as_posix() for p in (ROOT / "resnet_edu").rglob("*.py")}
+    assert sources - shipped == set(), f"missing from the wheel: {sorted(sources - shipped)}"
