@@ -57,12 +57,11 @@ def read_repository(root: Path | str = ".") -> tuple[str, str]:
     return str(repo["url"]).rstrip("/"), str(repo.get("branch", "main"))
 
 
-def chapter_notebooks(root: Path | str = ".") -> list[Path]:
-    """Every notebook listed in ``_toc.yml``, in reading order."""
+def toc_files(root: Path | str = ".") -> list[str]:
+    """Every page listed in ``_toc.yml`` (root first, then reading order), without suffix."""
     import yaml
 
-    root = Path(root)
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    toc = yaml.safe_load((Path(root) / "_toc.yml").read_text(encoding="utf-8"))
     files: list[str] = [toc["root"]] if "root" in toc else []
 
     def walk(node: object) -> None:
@@ -75,8 +74,14 @@ def chapter_notebooks(root: Path | str = ".") -> list[Path]:
             for item in node:
                 walk(item)
 
-    walk(toc)
-    return [root / f"{f}.ipynb" for f in files if (root / f"{f}.ipynb").exists()]
+    walk(toc.get("parts", toc.get("chapters", [])))
+    return [str(Path(f).with_suffix("")) for f in files]
+
+
+def chapter_notebooks(root: Path | str = ".") -> list[Path]:
+    """Every notebook listed in ``_toc.yml``, in reading order."""
+    root = Path(root)
+    return [root / f"{f}.ipynb" for f in toc_files(root) if (root / f"{f}.ipynb").exists()]
 
 
 def sync(root: Path | str = ".") -> list[Path]:

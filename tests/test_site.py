@@ -31,9 +31,10 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import yaml
 
+from resnet_edu.colab import toc_files
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-TOC = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -45,20 +46,7 @@ pytestmark = pytest.mark.browser
 
 def toc_pages() -> list[str]:
     """Every page in ``_toc.yml`` (root first, then reading order), as paths without suffix."""
-    files = [TOC["root"]]
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            if "file" in node:
-                files.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(TOC.get("parts", TOC.get("chapters", [])))
-    return [str(Path(f).with_suffix("")) for f in files]
+    return toc_files(ROOT)
 
 
 def is_notebook(page: str) -> bool:

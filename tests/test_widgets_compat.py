@@ -26,7 +26,8 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
+
+from resnet_edu.colab import chapter_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv-widgets7"
@@ -41,25 +42,8 @@ WIDGET_CODE = re.compile(r"\bipywidgets\b|resnet_edu\.widgets|\b(live_)?explorer
 
 def widget_chapters() -> list[Path]:
     """The notebooks in ``_toc.yml`` whose code cells use widgets (ipywidgets or resnet_edu.widgets)."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    files: list[str] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            if "file" in node:
-                files.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc)
     found = []
-    for name in files:
-        path = ROOT / f"{Path(name).with_suffix('')}.ipynb"
-        if not path.exists():
-            continue
+    for path in chapter_notebooks(ROOT):
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
         code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
         if WIDGET_CODE.search(code):
