@@ -6,10 +6,10 @@ book redefines what lives here.
 
 __version__ = "0.1.0"
 
-from resnet_edu.environment import get_device, seed_everything, setup_chapter
-from resnet_edu.blocks import BasicBlock, Bottleneck, PlainBlock, PreActBlock
-from resnet_edu.counting import count_macs, count_parameters, count_weighted_layers
-from resnet_edu.resnet import (
+from resnet_edu.core.environment import get_device, seed_everything, setup_chapter
+from resnet_edu.models.blocks import BasicBlock, Bottleneck, PlainBlock, PreActBlock
+from resnet_edu.measuring.counting import count_macs, count_parameters, count_weighted_layers
+from resnet_edu.models.networks import (
     ResNet,
     cifar_plain,
     cifar_resnet,
@@ -40,8 +40,8 @@ __all__ += ["plain20", "plain32", "plain44", "plain56", "plain110", "count_param
 __all__ += ["count_weighted_layers"]
 
 # data, training, checkpoints and closed-form formulas (data/training helper)
-from resnet_edu.checkpoints import CheckpointError, file_sha256, load_checkpoint, save_checkpoint
-from resnet_edu.data import (
+from resnet_edu.experiments.checkpoints import CheckpointError, file_sha256, load_checkpoint, save_checkpoint
+from resnet_edu.experiments.data import (
     CIFAR10,
     CIFAR10_MEAN,
     CIFAR10_STD,
@@ -53,7 +53,8 @@ from resnet_edu.data import (
     load_digits_tensors,
     random_crop_flip,
 )
-from resnet_edu.formulas import (
+from resnet_edu.measuring import formulas
+from resnet_edu.measuring.formulas import (
     basic_block_macs,
     basic_block_params,
     bn_params,
@@ -64,27 +65,27 @@ from resnet_edu.formulas import (
     linear_macs,
     linear_params,
 )
-from resnet_edu.training import EpochRecord, evaluate, history_table, learning_rate_at, train
+from resnet_edu.experiments.training import EpochRecord, evaluate, history_table, learning_rate_at, train
 
 __all__ += ["CheckpointError", "file_sha256", "load_checkpoint", "save_checkpoint"]
 __all__ += ["CIFAR10", "CIFAR10_MEAN", "CIFAR10_STD", "DatasetUnavailableError", "cifar10_loaders"]
 __all__ += ["digits_loaders", "download_cifar10", "load_cifar10", "load_digits_tensors", "random_crop_flip"]
 __all__ += ["basic_block_macs", "basic_block_params", "bn_params", "bottleneck_macs", "bottleneck_params"]
-__all__ += ["conv_macs", "conv_params", "linear_macs", "linear_params"]
+__all__ += ["conv_macs", "conv_params", "linear_macs", "linear_params", "formulas"]
 __all__ += ["EpochRecord", "evaluate", "history_table", "learning_rate_at", "train"]
 
 # shape traces, cost tables, gradient flow and experiments (analysis helper)
-from resnet_edu.comparison import PUBLISHED, format_comparison, imagenet_comparison
-from resnet_edu.comparison import PUBLISHED_CIFAR, PUBLISHED_TABLE3_TOP1, cifar_comparison
-from resnet_edu.experiments import DepthRun, degradation_experiment, format_runs, lesion_experiment, train_depths
-from resnet_edu.gradient_sweep import GradientRun, digits_batch, format_ratio_table, gradient_sweep
-from resnet_edu.gradients import GradientNorms, gradient_norms
-from resnet_edu.lesion import LesionRecord, format_lesion, lesion_study
-from resnet_edu.plots import plot_gradient_norms, plot_gradient_sweep, plot_histories, plot_lesion
-from resnet_edu.tables import CostRow, CostTable, cost_table, format_cost_table
-from resnet_edu.tables import Table1, table1
-from resnet_edu.trace import ShapeTrace, TraceRow, format_trace, summary, trace_shapes
-from resnet_edu.vgg import VGG, vgg16
+from resnet_edu.measuring.comparison import PUBLISHED, format_comparison, imagenet_comparison
+from resnet_edu.measuring.comparison import PUBLISHED_CIFAR, PUBLISHED_TABLE3_TOP1, cifar_comparison
+from resnet_edu.experiments.degradation import DepthRun, degradation_experiment, format_runs, lesion_experiment, train_depths
+from resnet_edu.experiments.gradient_sweep import GradientRun, digits_batch, format_ratio_table, gradient_sweep
+from resnet_edu.measuring.gradients import GradientNorms, gradient_norms
+from resnet_edu.experiments.lesion import LesionRecord, format_lesion, lesion_study
+from resnet_edu.teaching.plots import plot_gradient_norms, plot_gradient_sweep, plot_histories, plot_lesion
+from resnet_edu.measuring.costs import CostRow, CostTable, cost_table, format_cost_table
+from resnet_edu.measuring.costs import Table1, table1
+from resnet_edu.measuring.trace import ShapeTrace, TraceRow, format_trace, summary, trace_shapes
+from resnet_edu.models.vgg import VGG, vgg16
 
 __all__ += ["PUBLISHED", "format_comparison", "imagenet_comparison"]
 __all__ += ["PUBLISHED_CIFAR", "PUBLISHED_TABLE3_TOP1", "cifar_comparison"]

@@ -1,4 +1,4 @@
-"""Tests for resnet_edu.blocks: each block against its equation, written with torch.nn.functional."""
+"""Tests for resnet_edu.models.blocks: each block against its equation, written with torch.nn.functional."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from resnet_edu.blocks import BasicBlock, Bottleneck, PlainBlock, PreActBlock
-from resnet_edu.counting import count_parameters
-from resnet_edu.init import zero_init_residual_
-from resnet_edu.shortcuts import ZeroPadShortcut
+from resnet_edu.models.blocks import BasicBlock, Bottleneck, PlainBlock, PreActBlock
+from resnet_edu.measuring.counting import count_parameters
+from resnet_edu.models.init import zero_init_residual_
+from resnet_edu.models.shortcuts import ZeroPadShortcut
 
 
 def randomise_bn_(module: nn.Module) -> nn.Module:

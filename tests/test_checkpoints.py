@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from resnet_edu.checkpoints import (
+from resnet_edu.experiments.checkpoints import (
     CheckpointError,
     file_sha256,
     hash_prefix_from_name,

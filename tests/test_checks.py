@@ -6,9 +6,9 @@ import pytest
 import torch
 
 import broken_impls as impls
-from resnet_edu import checks
-from resnet_edu.blocks import BasicBlock, Bottleneck, PlainBlock, PreActBlock
-from resnet_edu.checks import CheckResult
+from resnet_edu.teaching import checks
+from resnet_edu.models.blocks import BasicBlock, Bottleneck, PlainBlock, PreActBlock
+from resnet_edu.teaching.checks import CheckResult
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,10 @@
-"""Tests for resnet_edu.comparison: the CIFAR-10 Table 6 and ImageNet Table 3 constants, and the printed tables."""
+"""Tests for resnet_edu.measuring.comparison: the CIFAR-10 Table 6 and ImageNet Table 3 constants, and the printed tables."""
 
 from __future__ import annotations
 
 import pytest
 
-from resnet_edu.comparison import (
+from resnet_edu.measuring.comparison import (
     PUBLISHED_CIFAR,
     PUBLISHED_TABLE3_TOP1,
     cifar_comparison,

@@ -1,4 +1,4 @@
-"""Tests for resnet_edu.counting: parameters and MACs against hand counts and published numbers."""
+"""Tests for resnet_edu.measuring.counting: parameters and MACs against hand counts and published numbers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import resnet_edu
-from resnet_edu.counting import count_macs, count_parameters, count_weighted_layers
+from resnet_edu.measuring.counting import count_macs, count_parameters, count_weighted_layers
 
 # torchvision's model documentation, GFLOPS column (multiply-adds) at 224x224, FACTS.md
 TORCHVISION_GMACS = {"resnet18": 1.814, "resnet34": 3.664, "resnet50": 4.089, "resnet101": 7.801, "resnet152": 11.514}

@@ -14,8 +14,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from resnet_edu import data
-from resnet_edu.data import (
+from resnet_edu.experiments import data
+from resnet_edu.experiments.data import (
     CIFAR10,
     CIFAR10_MD5,
     DatasetUnavailableError,

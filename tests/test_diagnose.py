@@ -8,9 +8,9 @@ from torch import nn
 
 import seed_models as seeds
 from resnet_edu import count_parameters
-from resnet_edu.blocks import BasicBlock, PreActBlock
-from resnet_edu.diagnose import Diagnosis, Finding, diagnose, print_diagnosis
-from resnet_edu.resnet import ResNet, plain20, resnet18, resnet20, resnet50
+from resnet_edu.models.blocks import BasicBlock, PreActBlock
+from resnet_edu.teaching.diagnose import Diagnosis, Finding, diagnose, print_diagnosis
+from resnet_edu.models.networks import ResNet, plain20, resnet18, resnet20, resnet50
 
 
 def test_seed000_shared_identical_blocks():

@@ -1,4 +1,4 @@
-"""Tests for resnet_edu.experiments: shortened runs that check the direction of each result.
+"""Tests for resnet_edu.experiments.degradation: shortened runs that check the direction of each result.
 
 The full-length runs (and their timings) are in tests/benchmarks/bench_experiments.py.
 """
@@ -13,16 +13,16 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from resnet_edu import count_parameters  # noqa: E402
-from resnet_edu._threads import torch_threads  # noqa: E402
-from resnet_edu.experiments import (  # noqa: E402
+from resnet_edu.core.threads import torch_threads  # noqa: E402
+from resnet_edu.experiments.degradation import (  # noqa: E402
     degradation_experiment,
     digits_network,
     format_runs,
     lesion_experiment,
     train_depths,
 )
-from resnet_edu.lesion import format_lesion  # noqa: E402
-from resnet_edu.plots import plot_histories, plot_lesion  # noqa: E402
+from resnet_edu.experiments.lesion import format_lesion  # noqa: E402
+from resnet_edu.teaching.plots import plot_histories, plot_lesion  # noqa: E402
 
 SHORT = {"epochs": 4, "milestones": (3,), "widths": (8, 16, 32)}  # the rate drops for the last epoch
 

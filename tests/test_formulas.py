@@ -1,4 +1,4 @@
-"""The closed-form counts in resnet_edu.formulas against numel() and FlopCounterMode."""
+"""The closed-form counts in resnet_edu.measuring.formulas against numel() and FlopCounterMode."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from resnet_edu import formulas as f
-from resnet_edu.blocks import BasicBlock, Bottleneck
+from resnet_edu.measuring import formulas as f
+from resnet_edu.models.blocks import BasicBlock, Bottleneck
 
 
 def n_params(module: nn.Module) -> int:
@@ -89,7 +89,7 @@ def test_linear_macs_match_flop_counter(n_in, n_out):
 
 
 # ------------------------------------------------- reference blocks built here
-# Written out in the test, independent of resnet_edu.blocks, so the block
+# Written out in the test, independent of resnet_edu.models.blocks, so the block
 # formulas are checked against plain PyTorch whatever the package contains.
 
 

@@ -1,4 +1,4 @@
-"""Tests for resnet_edu.gradients, resnet_edu.gradient_sweep and the gradient plots."""
+"""Tests for resnet_edu.measuring.gradients, resnet_edu.experiments.gradient_sweep and the gradient plots."""
 
 from __future__ import annotations
 
@@ -15,15 +15,15 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
 from resnet_edu import plain20, resnet20  # noqa: E402
-from resnet_edu._threads import torch_threads  # noqa: E402
-from resnet_edu.gradient_sweep import (  # noqa: E402
+from resnet_edu.core.threads import torch_threads  # noqa: E402
+from resnet_edu.experiments.gradient_sweep import (  # noqa: E402
     build_network,
     digits_batch,
     format_ratio_table,
     gradient_sweep,
 )
-from resnet_edu.gradients import gradient_norms  # noqa: E402
-from resnet_edu.plots import plot_gradient_norms, plot_gradient_sweep  # noqa: E402
+from resnet_edu.measuring.gradients import gradient_norms  # noqa: E402
+from resnet_edu.teaching.plots import plot_gradient_norms, plot_gradient_sweep  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -1,4 +1,4 @@
-"""Tests for resnet_edu.lesion: deleting blocks without training (the trained study is in test_experiments)."""
+"""Tests for resnet_edu.experiments.lesion: deleting blocks without training (the trained study is in test_experiments)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from resnet_edu import plain20, resnet18, resnet20
-from resnet_edu.lesion import (
+from resnet_edu.experiments.lesion import (
     LesionRecord,
     ShortcutOnly,
     deletable_blocks,
@@ -18,8 +18,8 @@ from resnet_edu.lesion import (
     lesion_study,
     replaced,
 )
-from resnet_edu._threads import torch_threads
-from resnet_edu.shortcuts import ZeroPadShortcut
+from resnet_edu.core.threads import torch_threads
+from resnet_edu.models.shortcuts import ZeroPadShortcut
 
 
 @pytest.fixture(scope="module", autouse=True)

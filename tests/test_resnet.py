@@ -1,4 +1,4 @@
-"""Tests for resnet_edu.resnet: every named network, torchvision compatibility, bad input.
+"""Tests for resnet_edu.models.networks: every named network, torchvision compatibility, bad input.
 
 Published numbers come from /work/shared/FACTS.md (He et al. 2015 Table 1 and section 4.2;
 torchvision's model documentation).
@@ -24,8 +24,8 @@ from resnet_edu import (
     cifar_resnet,
     count_parameters,
 )
-from resnet_edu.init import default_init_, he_init_
-from resnet_edu.shortcuts import ZeroPadShortcut
+from resnet_edu.models.init import default_init_, he_init_
+from resnet_edu.models.shortcuts import ZeroPadShortcut
 
 IMAGENET_LAYERS = {
     "resnet18": ("basic", [2, 2, 2, 2]),

@@ -1,4 +1,4 @@
-"""Tests for resnet_edu.shortcuts: the paper's options A, B and C (section 3.3)."""
+"""Tests for resnet_edu.models.shortcuts: the paper's options A, B and C (section 3.3)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from resnet_edu.counting import count_parameters
-from resnet_edu.shortcuts import SHORTCUT_OPTIONS, ZeroPadShortcut, make_shortcut
+from resnet_edu.measuring.counting import count_parameters
+from resnet_edu.models.shortcuts import SHORTCUT_OPTIONS, ZeroPadShortcut, make_shortcut
 
 
 def test_options_are_the_papers_three():

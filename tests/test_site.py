@@ -376,7 +376,7 @@ def test_the_book_has_a_precomputed_explorer():
     if not any(Path(page).name.startswith("05_") for page in PAGES):
         pytest.skip("chapter 5 (gradient flow), the book's main explorer, is not in _toc.yml yet")
     assert EXPLORER_PAGES, (
-        "no page of the book shows a resnet_edu.widgets.explorer: the book's interactive pieces "
+        "no page of the book shows a resnet_edu.teaching.widgets.explorer: the book's interactive pieces "
         "must work without a kernel (issue 7); chapter 5's gradient-flow explorer is expected to"
     )
 
@@ -439,7 +439,7 @@ def _frames(count: int):
 
 
 def test_explorer_output_works_in_a_browser_without_a_kernel(browser, tmp_path):
-    from resnet_edu.widgets import explorer
+    from resnet_edu.teaching.widgets import explorer
 
     figures = iter(_frames(6))
     frames = {(depth, bn): next(figures) for depth in (20, 56, 110) for bn in ("on", "off")}
@@ -458,7 +458,7 @@ def test_live_explorer_renders_from_saved_state_with_the_vendored_embedder(brows
     """What a page shows for a live_explorer: its controls and first figure, no kernel, no CDN."""
     from ipywidgets.embed import embed_data
 
-    from resnet_edu.widgets import live_explorer
+    from resnet_edu.teaching.widgets import live_explorer
 
     figure = _frames(1)[0]
     box = live_explorer(lambda depth: figure, {"depth": [20, 56]}, "Live check")

@@ -1,4 +1,4 @@
-"""Tests for resnet_edu.tables, resnet_edu.comparison and resnet_edu.vgg: counts vs published numbers."""
+"""Tests for resnet_edu.measuring.costs, resnet_edu.measuring.comparison and resnet_edu.models.vgg: counts vs published numbers."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from resnet_edu import count_macs, count_parameters, plain20, resnet18, resnet20, resnet50
-from resnet_edu.comparison import PUBLISHED, imagenet_comparison
-from resnet_edu.formulas import basic_block_macs, basic_block_params, bottleneck_params
-from resnet_edu.tables import CostRow, cost_table, format_cost_table
-from resnet_edu.vgg import vgg16
+from resnet_edu.measuring.comparison import PUBLISHED, imagenet_comparison
+from resnet_edu.measuring.formulas import basic_block_macs, basic_block_params, bottleneck_params
+from resnet_edu.measuring.costs import CostRow, cost_table, format_cost_table
+from resnet_edu.models.vgg import vgg16
 
 
 def meta(build, **kwargs):

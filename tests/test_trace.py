@@ -1,4 +1,4 @@
-"""Tests for resnet_edu.trace: shape traces against seed 003 and any module."""
+"""Tests for resnet_edu.measuring.trace: shape traces against seed 003 and any module."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from resnet_edu import count_parameters, plain20, resnet18, resnet20, resnet50
-from resnet_edu.trace import ShapeTrace, TraceRow, format_shape, format_trace, select_modules, summary, trace_shapes
+from resnet_edu.measuring.trace import ShapeTrace, TraceRow, format_shape, format_trace, select_modules, summary, trace_shapes
 
 SEED_003_SHAPES = [(64, 56, 56), (64, 56, 56), (128, 28, 28), (256, 14, 14), (512, 7, 7), (512, 1, 1), (512,), (10,)]
 

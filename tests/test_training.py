@@ -10,9 +10,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from resnet_edu.data import digits_loaders, load_digits_tensors
-from resnet_edu.environment import seed_everything
-from resnet_edu.training import EpochRecord, evaluate, history_table, learning_rate_at, train
+from resnet_edu.experiments.data import digits_loaders, load_digits_tensors
+from resnet_edu.core.environment import seed_everything
+from resnet_edu.experiments.training import EpochRecord, evaluate, history_table, learning_rate_at, train
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -1,4 +1,4 @@
-"""resnet_edu.widgets: the precomputed explorer and the live explorer (no browser here;
+"""resnet_edu.teaching.widgets: the precomputed explorer and the live explorer (no browser here;
 tests/test_site.py drives both in Chromium)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from resnet_edu.widgets import Explorer, LiveExplorer, explorer, figure_to_png, live_explorer  # noqa: E402
+from resnet_edu.teaching.widgets import Explorer, LiveExplorer, explorer, figure_to_png, live_explorer  # noqa: E402
 
 CONTROLS = {"depth": [20, 56, 110], "batch norm": [True, False]}
 

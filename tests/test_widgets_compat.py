@@ -7,7 +7,7 @@ chapters import. Everything else is pinned to requirements.txt. The environment 
 runs (a stamp keyed on what goes into it); the package alone is reinstalled on every run, so the
 test always sees the current code. Cold: a few minutes; warm: seconds plus the chapters' run time.
 
-Then, in a kernel of that environment, it builds the widgets of ``resnet_edu.widgets`` and runs
+Then, in a kernel of that environment, it builds the widgets of ``resnet_edu.teaching.widgets`` and runs
 every chapter listed in ``_toc.yml`` whose code uses widgets.
 """
 
@@ -41,7 +41,7 @@ WIDGET_CODE = re.compile(r"\bipywidgets\b|resnet_edu\.widgets|\b(live_)?explorer
 
 
 def widget_chapters() -> list[Path]:
-    """The notebooks in ``_toc.yml`` whose code cells use widgets (ipywidgets or resnet_edu.widgets)."""
+    """The notebooks in ``_toc.yml`` whose code cells use widgets (ipywidgets or resnet_edu.teaching.widgets)."""
     found = []
     for path in chapter_notebooks(ROOT):
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
@@ -163,7 +163,7 @@ def test_package_builds_its_widgets_under_ipywidgets_7(widgets7):
     code = textwrap.dedent(
         """
         import matplotlib.pyplot as plt
-        from resnet_edu.widgets import explorer, live_explorer
+        from resnet_edu.teaching.widgets import explorer, live_explorer
 
         def bars(depth):
             fig, ax = plt.subplots(figsize=(3, 2))

@@ -15,9 +15,9 @@ import argparse
 import os
 import time
 
-from resnet_edu.experiments import degradation_experiment, format_runs, lesion_experiment, train_depths
-from resnet_edu.gradient_sweep import format_ratio_table, gradient_sweep
-from resnet_edu.lesion import format_lesion
+from resnet_edu.experiments.degradation import degradation_experiment, format_runs, lesion_experiment, train_depths
+from resnet_edu.experiments.gradient_sweep import format_ratio_table, gradient_sweep
+from resnet_edu.experiments.lesion import format_lesion
 
 
 def timed(label: str, function, *args, **kwargs):  # type: ignore[no-untyped-def]

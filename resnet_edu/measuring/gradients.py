@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from resnet_edu._tabular import html_table, text_table
-from resnet_edu.levels import select_modules
+from resnet_edu.core.tabular import html_table, text_table
+from resnet_edu.core.levels import select_modules
 
 _WEIGHTED = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 _CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)

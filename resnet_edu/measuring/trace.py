@@ -17,8 +17,8 @@ from typing import Any, Iterator, Sequence
 import torch
 from torch import nn
 
-from resnet_edu._tabular import html_table, text_table
-from resnet_edu.levels import LEVELS, select_modules  # noqa: F401 (LEVELS re-exported)
+from resnet_edu.core.tabular import html_table, text_table
+from resnet_edu.core.levels import LEVELS, select_modules  # noqa: F401 (LEVELS re-exported)
 
 
 

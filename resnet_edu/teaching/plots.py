@@ -12,8 +12,8 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from resnet_edu.gradient_sweep import GradientRun
-from resnet_edu.gradients import GradientNorms
+from resnet_edu.experiments.gradient_sweep import GradientRun
+from resnet_edu.measuring.gradients import GradientNorms
 
 _DEPTH_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")
 
@@ -22,7 +22,7 @@ def plot_gradient_norms(result: GradientNorms, title: str = "Gradient norms afte
     """Two panels: the backward signal ``||dL/dx||`` per block, and ``||dL/dW||`` per layer.
 
     Args:
-        result: what :func:`~resnet_edu.gradients.gradient_norms` returned.
+        result: what :func:`~resnet_edu.measuring.gradients.gradient_norms` returned.
         title: the figure's title.
     """
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
@@ -46,7 +46,7 @@ def plot_gradient_sweep(runs: Sequence[GradientRun], relative: bool = True, quan
     left out.
 
     Args:
-        runs: the records of :func:`~resnet_edu.gradient_sweep.gradient_sweep`.
+        runs: the records of :func:`~resnet_edu.experiments.gradient_sweep.gradient_sweep`.
         relative: divide each line by its last value, so every line ends at 1 and its
             first point is the first-to-last ratio.
         quantity: ``"signal"`` (``||dL/dx||`` per block) or ``"weights"`` (``||dL/dW||``
@@ -113,7 +113,7 @@ def plot_lesion(records: Sequence, title: str = "Deleting one block at a time") 
     """Test error after deleting each block, one line per network, its intact error dotted.
 
     Args:
-        records: the :class:`~resnet_edu.lesion.LesionRecord` list of a lesion study
+        records: the :class:`~resnet_edu.experiments.lesion.LesionRecord` list of a lesion study
             (several networks may be mixed; they are told apart by ``network``).
         title: the figure's title.
     """

@@ -1,6 +1,6 @@
 """Render a small table as aligned plain text or as HTML, for printing and for notebooks.
 
-Used by :mod:`resnet_edu.trace`, :mod:`resnet_edu.tables` and :mod:`resnet_edu.gradients`,
+Used by :mod:`resnet_edu.measuring.trace`, :mod:`resnet_edu.measuring.costs` and :mod:`resnet_edu.measuring.gradients`,
 whose result objects print with ``format_*`` and show as tables through ``_repr_html_``.
 """
 

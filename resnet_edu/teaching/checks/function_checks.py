@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from resnet_edu.checks.calls import describe_exception, run_forward
-from resnet_edu.checks.result import CheckResult, Problem, run_check
+from resnet_edu.teaching.checks.calls import describe_exception, run_forward
+from resnet_edu.teaching.checks.result import CheckResult, Problem, run_check
 
 
 def _require_function(fn: Any, signature: str) -> None:
@@ -79,7 +79,7 @@ def _zero_pad_body(fn: Any) -> str:
             if torch.allclose(out[:, cout - cin:], kept):
                 raise Problem(
                     f"{label}: the zero channels come first. In this book they come after the input's "
-                    "channels (as resnet_edu.shortcuts.ZeroPadShortcut): F.pad(x, (0, 0, 0, 0, 0, extra))."
+                    "channels (as resnet_edu.models.shortcuts.ZeroPadShortcut): F.pad(x, (0, 0, 0, 0, 0, extra))."
                 )
             if stride > 1 and torch.allclose(out[:, :cin], F.avg_pool2d(x, stride, ceil_mode=True), atol=1e-5):
                 raise Problem(f"{label}: you average-pool; option A keeps every stride-th pixel: x[:, :, ::stride, ::stride].")
@@ -103,7 +103,7 @@ def check_zero_pad_shortcut(fn: Any, *, verbose: bool = True, raise_on_failure: 
     """Check an option-A shortcut function ``fn(x, out_channels, stride) -> tensor``.
 
     Expected: ``x[:, :, ::stride, ::stride]`` followed by ``out_channels - C`` zero channels
-    (after the input's, as :class:`resnet_edu.shortcuts.ZeroPadShortcut`); no parameters.
+    (after the input's, as :class:`resnet_edu.models.shortcuts.ZeroPadShortcut`); no parameters.
     He et al. 2015, section 3.3. Taught in chapter 2.
 
     Args:
@@ -129,7 +129,7 @@ def _recording(block_cls: type) -> type:
 
 
 def _make_stage_body(fn: Any) -> str:
-    from resnet_edu.blocks import BasicBlock, Bottleneck
+    from resnet_edu.models.blocks import BasicBlock, Bottleneck
 
     signature = "fn(block_cls, in_channels, channels, num_blocks, stride)"
     _require_function(fn, signature)
@@ -195,7 +195,7 @@ def check_make_stage(fn: Any, *, verbose: bool = True, raise_on_failure: bool = 
 
     Expected: block 0 is ``block_cls(in_channels, channels, stride)``, blocks 1.. are
     ``block_cls(channels * block_cls.expansion, channels, 1)``, each a new object.
-    Tried with :class:`~resnet_edu.blocks.BasicBlock` and :class:`~resnet_edu.blocks.Bottleneck`.
+    Tried with :class:`~resnet_edu.models.blocks.BasicBlock` and :class:`~resnet_edu.models.blocks.Bottleneck`.
     Taught in chapter 4.
 
     Args:

@@ -22,8 +22,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from resnet_edu._arguments import check_positive_int
-from resnet_edu.shortcuts import make_shortcut
+from resnet_edu.core.arguments import check_positive_int
+from resnet_edu.models.shortcuts import make_shortcut
 
 NormLayer = Callable[[int], nn.Module]
 
@@ -105,7 +105,7 @@ class BasicBlock(nn.Module):
     He et al. 2015, section 3.1-3.2 and Figure 2: instead of asking two layers to fit
     ``H(x)``, let them fit the residual ``F(x) = H(x) - x`` and add ``x`` back. Where
     the block changes shape, the shortcut is option A, B or C of section 3.3 (see
-    :mod:`resnet_edu.shortcuts`). Used by ResNet-18/34 and the CIFAR ResNets.
+    :mod:`resnet_edu.models.shortcuts`). Used by ResNet-18/34 and the CIFAR ResNets.
     Taught in chapter 2.
 
     Args:
@@ -230,7 +230,7 @@ class PreActBlock(nn.Module):
     Figure 4(e): moving BN and ReLU *before* each convolution leaves nothing after the
     add, so ``x_L = x_l + sum F(x_i)`` holds exactly and the gradient reaches every
     block through the "1" of ``dE/dx_l = dE/dx_L (1 + ...)``. A network of these needs
-    one last BN-ReLU after its final block; :class:`~resnet_edu.resnet.ResNet` adds it.
+    one last BN-ReLU after its final block; :class:`~resnet_edu.models.networks.ResNet` adds it.
 
     The shortcut (``downsample``) takes the raw ``x``, so the identity path of Figure 4(e)
     carries nothing but ``x``; where the shape changes, options A/B/C mean what they mean

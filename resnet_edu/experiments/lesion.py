@@ -20,8 +20,8 @@ from typing import Iterable, Iterator
 import torch
 from torch import nn
 
-from resnet_edu._tabular import text_table
-from resnet_edu.training import evaluate
+from resnet_edu.core.tabular import text_table
+from resnet_edu.experiments.training import evaluate
 
 
 @dataclass(frozen=True)

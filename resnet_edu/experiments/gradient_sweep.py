@@ -16,12 +16,12 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from resnet_edu._tabular import text_table
-from resnet_edu._threads import torch_threads
-from resnet_edu.data import load_digits_tensors
-from resnet_edu.gradients import gradient_norms
-from resnet_edu.init import default_init_, he_init_
-from resnet_edu.resnet import cifar_blocks_per_stage, cifar_plain, cifar_resnet
+from resnet_edu.core.tabular import text_table
+from resnet_edu.core.threads import torch_threads
+from resnet_edu.experiments.data import load_digits_tensors
+from resnet_edu.measuring.gradients import gradient_norms
+from resnet_edu.models.init import default_init_, he_init_
+from resnet_edu.models.networks import cifar_blocks_per_stage, cifar_plain, cifar_resnet
 
 KINDS: tuple[str, ...] = ("plain", "residual")
 INITS: tuple[str, ...] = ("default", "he")
@@ -37,7 +37,7 @@ class GradientRun:
         batch_norm: whether the network has BN.
         init: ``"default"`` (PyTorch's ``reset_parameters``) or ``"he"`` (torchvision's).
         ratio: the first-to-last ratio ``||dL/dx_0|| / ||dL/dx_L||`` (see
-            :mod:`resnet_edu.gradients`).
+            :mod:`resnet_edu.measuring.gradients`).
         weight_ratio: ``||dL/dW||`` of the first conv over the last conv.
         loss: the batch's loss at initialisation (ln 10 = 2.30 is chance).
         signal_norms: ``||dL/dx||`` at the stem and after each block, input to output.

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from resnet_edu.checks.calls import (
+from resnet_edu.teaching.checks.calls import (
     attribute_path,
     backward_problems,
     construct,
@@ -24,7 +24,7 @@ from resnet_edu.checks.calls import (
     reused_layers,
     run_forward,
 )
-from resnet_edu.checks.result import CheckResult, Problem, run_check
+from resnet_edu.teaching.checks.result import CheckResult, Problem, run_check
 
 Config = tuple[int, int, int]  # (in_channels, channels, stride)
 SIZE = 8  # input height and width used by every block check
@@ -272,25 +272,25 @@ def check_block(cls: Any, spec: BlockSpec) -> str:
 
 
 def _plain(cin: int, c: int, s: int) -> nn.Module:
-    from resnet_edu.blocks import PlainBlock
+    from resnet_edu.models.blocks import PlainBlock
 
     return PlainBlock(cin, c, s)
 
 
 def _basic(cin: int, c: int, s: int) -> nn.Module:
-    from resnet_edu.blocks import BasicBlock
+    from resnet_edu.models.blocks import BasicBlock
 
     return BasicBlock(cin, c, s, shortcut="B")
 
 
 def _bottleneck(cin: int, c: int, s: int) -> nn.Module:
-    from resnet_edu.blocks import Bottleneck
+    from resnet_edu.models.blocks import Bottleneck
 
     return Bottleneck(cin, c, s, shortcut="B")
 
 
 def _preact(cin: int, c: int, s: int) -> nn.Module:
-    from resnet_edu.blocks import PreActBlock
+    from resnet_edu.models.blocks import PreActBlock
 
     return PreActBlock(cin, c, s, shortcut="B")
 
@@ -326,7 +326,7 @@ def check_plain_block(cls: Any, *, verbose: bool = True, raise_on_failure: bool 
     """Check a plain block: two 3x3 conv-BN-ReLU layers and no shortcut.
 
     Built as ``cls(in_channels, out_channels, stride=1)``; compared with
-    :class:`resnet_edu.blocks.PlainBlock`. Taught in chapter 2.
+    :class:`resnet_edu.models.blocks.PlainBlock`. Taught in chapter 2.
 
     Args:
         cls: the learner's class (not an instance).
@@ -340,7 +340,7 @@ def check_basic_block(cls: Any, *, verbose: bool = True, raise_on_failure: bool 
     """Check a basic residual block: ``relu(F(x) + shortcut(x))`` with two 3x3 layers in F.
 
     Built as ``cls(in_channels, out_channels, stride=1)``; compared with
-    :class:`resnet_edu.blocks.BasicBlock` with shortcut option B (1x1 conv + BN projection
+    :class:`resnet_edu.models.blocks.BasicBlock` with shortcut option B (1x1 conv + BN projection
     only where the shape changes). Taught in chapter 2.
 
     Args:
@@ -355,7 +355,7 @@ def check_bottleneck(cls: Any, *, verbose: bool = True, raise_on_failure: bool =
     """Check a bottleneck block: 1x1 reduce, 3x3, 1x1 expand to ``4 * channels``, shortcut.
 
     Built as ``cls(in_channels, channels, stride=1)`` with class attribute ``expansion = 4``;
-    compared with :class:`resnet_edu.blocks.Bottleneck`, option B. The stride may sit on the
+    compared with :class:`resnet_edu.models.blocks.Bottleneck`, option B. The stride may sit on the
     3x3 or on the first 1x1 (same parameters). Taught in chapter 3.
 
     Args:
@@ -370,7 +370,7 @@ def check_preact_block(cls: Any, *, verbose: bool = True, raise_on_failure: bool
     """Check a full pre-activation block: ``x + F(x)`` with BN-ReLU before each conv.
 
     Built as ``cls(in_channels, out_channels, stride=1)``; compared with
-    :class:`resnet_edu.blocks.PreActBlock`, option B. Taught in chapter 7.
+    :class:`resnet_edu.models.blocks.PreActBlock`, option B. Taught in chapter 7.
 
     Args:
         cls: the learner's class (not an instance).

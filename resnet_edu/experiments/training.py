@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from resnet_edu.environment import get_device
+from resnet_edu.core.environment import get_device
 
 __all__ = ["EpochRecord", "learning_rate_at", "evaluate", "train", "history_table"]
 

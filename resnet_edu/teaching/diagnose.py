@@ -30,8 +30,8 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from resnet_edu.checks.calls import SIZE_MISMATCH, attribute_path, explain_size_mismatch
-from resnet_edu.checks.result import describe_exception
+from resnet_edu.teaching.checks.calls import SIZE_MISMATCH, attribute_path, explain_size_mismatch
+from resnet_edu.teaching.checks.result import describe_exception
 
 _POOLS = (nn.AvgPool2d, nn.MaxPool2d)
 

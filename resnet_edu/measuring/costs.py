@@ -7,9 +7,9 @@
 multiply-accumulates (MACs), the latter by PyTorch's own counter,
 ``torch.utils.flop_counter.FlopCounterMode`` (per-module FLOPs from
 ``get_flop_counts()``, halved: one MAC is a multiply and an add). As in the paper
-and :func:`~resnet_edu.counting.count_macs`, only convolutions and matrix products
+and :func:`~resnet_edu.measuring.counting.count_macs`, only convolutions and matrix products
 count; BN, ReLU, pooling and the shortcut additions do not. Taught in chapter 4.
-The comparison with published numbers lives in :mod:`resnet_edu.comparison`.
+The comparison with published numbers lives in :mod:`resnet_edu.measuring.comparison`.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from resnet_edu._tabular import html_table, text_table
-from resnet_edu.counting import count_weighted_layers
-from resnet_edu.levels import select_modules
-from resnet_edu.trace import trace_shapes
+from resnet_edu.core.tabular import html_table, text_table
+from resnet_edu.measuring.counting import count_weighted_layers
+from resnet_edu.core.levels import select_modules
+from resnet_edu.measuring.trace import trace_shapes
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ def cost_table(
         model: any ``nn.Module``.
         input_size: the input's shape WITH the batch dimension, e.g. ``(1, 3, 224, 224)``.
         level: ``"top"`` (stages: the model's children), ``"blocks"`` or ``"layers"``
-            (see :func:`resnet_edu.levels.select_modules`).
+            (see :func:`resnet_edu.core.levels.select_modules`).
         group_stem: for the package's ResNets (models with ``stage_names``), merge the
             modules before the first stage into one ``Stem`` row (levels top, blocks).
 
@@ -273,7 +273,7 @@ def table1(networks: Mapping[str, nn.Module] | Sequence[nn.Module], input_size: 
     Output sizes come from one traced forward pass at ``input_size``; each stage's
     bracket lists the main-path convolutions of its blocks (kernel, output channels),
     times the number of blocks; column titles are each network's
-    :func:`~resnet_edu.counting.count_weighted_layers`. Build the networks under
+    :func:`~resnet_edu.measuring.counting.count_weighted_layers`. Build the networks under
     ``with torch.device("meta"):`` and it takes well under a second. He et al. 2015,
     Table 1; taught in chapter 4.
 

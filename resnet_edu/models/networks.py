@@ -18,10 +18,10 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
-from resnet_edu._arguments import check_choice, check_positive_int, check_positive_ints
-from resnet_edu.blocks import BasicBlock, Bottleneck, PlainBlock
-from resnet_edu.init import he_init_, zero_init_residual_
-from resnet_edu.shortcuts import SHORTCUT_OPTIONS
+from resnet_edu.core.arguments import check_choice, check_positive_int, check_positive_ints
+from resnet_edu.models.blocks import BasicBlock, Bottleneck, PlainBlock
+from resnet_edu.models.init import he_init_, zero_init_residual_
+from resnet_edu.models.shortcuts import SHORTCUT_OPTIONS
 
 STEMS: tuple[str, ...] = ("imagenet", "cifar")
 

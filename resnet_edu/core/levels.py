@@ -1,6 +1,6 @@
 """Which modules a trace or a table shows: the model's children, its blocks, or its leaf layers.
 
-Shared by :mod:`resnet_edu.trace`, :mod:`resnet_edu.tables` and :mod:`resnet_edu.gradients`,
+Shared by :mod:`resnet_edu.measuring.trace`, :mod:`resnet_edu.measuring.costs` and :mod:`resnet_edu.measuring.gradients`,
 so that "a block" means the same thing in every tool. Taught in chapter 4.
 """
 

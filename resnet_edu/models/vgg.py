@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from resnet_edu._arguments import check_positive_int
+from resnet_edu.core.arguments import check_positive_int
 
 # Channels of each 3x3 conv; "M" is a 2x2 max pool with stride 2 (configuration D).
 VGG16_CONFIG: tuple[int | str, ...] = (

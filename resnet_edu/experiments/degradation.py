@@ -19,13 +19,13 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from resnet_edu._tabular import text_table
-from resnet_edu._threads import torch_threads
-from resnet_edu.blocks import BasicBlock, PlainBlock
-from resnet_edu.data import digits_loaders
-from resnet_edu.lesion import LesionRecord, lesion_study
-from resnet_edu.resnet import CIFAR_WIDTHS, ResNet, cifar_blocks_per_stage
-from resnet_edu.training import EpochRecord, evaluate, train
+from resnet_edu.core.tabular import text_table
+from resnet_edu.core.threads import torch_threads
+from resnet_edu.models.blocks import BasicBlock, PlainBlock
+from resnet_edu.experiments.data import digits_loaders
+from resnet_edu.experiments.lesion import LesionRecord, lesion_study
+from resnet_edu.models.networks import CIFAR_WIDTHS, ResNet, cifar_blocks_per_stage
+from resnet_edu.experiments.training import EpochRecord, evaluate, train
 
 KINDS: tuple[str, ...] = ("plain", "residual")
 
@@ -37,7 +37,7 @@ class DepthRun:
     Attributes:
         kind: ``"plain"`` or ``"residual"``.
         depth: weighted layers (6n + 2).
-        history: one :class:`~resnet_edu.training.EpochRecord` per epoch.
+        history: one :class:`~resnet_edu.experiments.training.EpochRecord` per epoch.
         train_error: error on the whole training set after training, in eval mode.
         seconds: wall-clock time of the training (for the record, not for tests).
         model: the trained network (eval mode, on the CPU).
@@ -178,7 +178,7 @@ def lesion_experiment(  # type: ignore[no-untyped-def]
 ) -> list[LesionRecord]:
     """Train ResNet-20 and plain-20 on the digits, then delete each block in turn (Veit et al. 2016).
 
-    Returns the records of :func:`~resnet_edu.lesion.lesion_study` for both networks
+    Returns the records of :func:`~resnet_edu.experiments.lesion.lesion_study` for both networks
     (ResNet-20 first), evaluated on the digits' test set. Taught in chapter 7.
 
     Args:

@@ -33,20 +33,20 @@ In an nbgrader autograder cell write ``assert check_basic_block(MyBlock)`` or
 ``check_basic_block(MyBlock).assert_ok()`` (AssertionError carrying the hint).
 """
 
-from resnet_edu.checks.block_checks import (
+from resnet_edu.teaching.checks.block_checks import (
     check_basic_block,
     check_bottleneck,
     check_plain_block,
     check_preact_block,
 )
-from resnet_edu.checks.function_checks import (
+from resnet_edu.teaching.checks.function_checks import (
     check_answer,
     check_cifar_depth,
     check_make_stage,
     check_param_count,
     check_zero_pad_shortcut,
 )
-from resnet_edu.checks.result import CheckResult, describe_exception
+from resnet_edu.teaching.checks.result import CheckResult, describe_exception
 
 __all__ = [
     "CheckResult",

@@ -8,7 +8,7 @@ Table 6). The package's own numbers are computed by :func:`imagenet_comparison` 
 under a second). Taught in chapters 2 and 4.
 
 Two MAC counts per bottleneck network, because the paper and torchvision put the
-stride in different places (see :class:`~resnet_edu.blocks.Bottleneck`): the paper's
+stride in different places (see :class:`~resnet_edu.models.blocks.Bottleneck`): the paper's
 Table 1 counts the stride on the first 1x1; torchvision's "V1.5" has it on the 3x3.
 """
 
@@ -20,10 +20,10 @@ from typing import Callable
 import torch
 from torch import nn
 
-from resnet_edu._tabular import html_table, text_table
-from resnet_edu.counting import count_macs, count_parameters
-from resnet_edu.resnet import cifar_blocks_per_stage, cifar_resnet, resnet18, resnet34, resnet50, resnet101, resnet152
-from resnet_edu.vgg import vgg16
+from resnet_edu.core.tabular import html_table, text_table
+from resnet_edu.measuring.counting import count_macs, count_parameters
+from resnet_edu.models.networks import cifar_blocks_per_stage, cifar_resnet, resnet18, resnet34, resnet50, resnet101, resnet152
+from resnet_edu.models.vgg import vgg16
 
 
 @dataclass(frozen=True)
@@ -159,8 +159,8 @@ def imagenet_comparison(networks: tuple[str, ...] = tuple(PUBLISHED)) -> Compari
     """Count parameters and MACs of the ImageNet ResNets and VGG-16; pair with the published numbers.
 
     Every network is built on the ``meta`` device (shapes, no weights) with 1000
-    classes and counted at 1x3x224x224 by :func:`~resnet_edu.counting.count_parameters`
-    and :func:`~resnet_edu.counting.count_macs`. Taught in chapter 4.
+    classes and counted at 1x3x224x224 by :func:`~resnet_edu.measuring.counting.count_parameters`
+    and :func:`~resnet_edu.measuring.counting.count_macs`. Taught in chapter 4.
 
     Args:
         networks: which of ``"resnet18", "resnet34", "resnet50", "resnet101",
@@ -301,7 +301,7 @@ def cifar_comparison(depths: tuple[int, ...] = tuple(PUBLISHED_CIFAR)) -> CifarC
 
     Each network is ``cifar_resnet(depth)`` (option A shortcuts, 10 classes, section
     4.2), built on the ``meta`` device and counted by
-    :func:`~resnet_edu.counting.count_parameters`; the row rounds the count to the
+    :func:`~resnet_edu.measuring.counting.count_parameters`; the row rounds the count to the
     decimals the paper prints. Taught in chapter 4.
 
     Args:

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
 
-from resnet_edu.checks.result import Problem, describe_exception
+from resnet_edu.teaching.checks.result import Problem, describe_exception
 
 SIZE_MISMATCH = re.compile(
     r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) at non-singleton dimension (\d+)"

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from resnet_edu._arguments import check_choice, check_positive_int
+from resnet_edu.core.arguments import check_choice, check_positive_int
 
 SHORTCUT_OPTIONS: tuple[str, ...] = ("A", "B", "C")
 
