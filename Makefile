@@ -18,13 +18,13 @@ help:
 	@echo "make test-browser - only the browser test of the built site (tests/test_site.py)"
 
 # --- environment -----------------------------------------------------------------------
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml tools/pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: '$(PYTHON)' not found: install Python 3.11 (or run make PYTHON=/path/to/python3.11)" >&2; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' || { echo "error: Python >= 3.10 is needed (3.11 recommended), found $$($(PYTHON) --version 2>&1)" >&2; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "error: could not create the virtualenv $(VENV) (on Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }
 	$(PY) -m pip install --quiet --upgrade "pip>=23"
 	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e . -e tools
 	@touch $@
 
 # --- the book --------------------------------------------------------------------------
@@ -41,10 +41,10 @@ test: $(STAMP) browser-deps
 # Student copies of every chapter (solutions stubbed, hidden tests and written solutions removed,
 # outputs cleared) into student/, with nbgrader's own preprocessors.
 student: $(STAMP)
-	$(PY) -m resnet_edu.instructor student book student
+	$(PY) -m book_tools.student student book student
 
 sync-repo-url: $(STAMP)
-	$(PY) -m resnet_edu.colab sync
+	$(PY) -m book_tools.repo_url sync
 
 clean:
 	rm -rf _build

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from resnet_edu.colab import (
+from book_tools.repo_url import (
     chapter_notebooks,
     first_cell_source,
     install_target,

@@ -14,8 +14,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from resnet_edu import instructor
-from resnet_edu.instructor import (
+from book_tools import student as instructor
+from book_tools.student import (
     first_exercise,
     make_student_copies,
     run_to_first_exercise,
@@ -134,7 +134,7 @@ def test_command_line_module(tmp_path, capsys):
     source.mkdir()
     nbformat.write(synthetic_chapter(), str(source / "01_chapter.ipynb"))
     run = subprocess.run(
-        [sys.executable, "-m", "resnet_edu.instructor", "student", str(source), str(tmp_path / "s"), "--check"],
+        [sys.executable, "-m", "book_tools.student", "student", str(source), str(tmp_path / "s"), "--check"],
         capture_output=True, text=True, check=False,
     )
     assert run.returncode == 0, run.stderr

@@ -31,7 +31,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import yaml
 
-from resnet_edu.colab import toc_files
+from book_tools.toc import toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))

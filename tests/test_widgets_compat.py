@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from resnet_edu.colab import chapter_notebooks
+from book_tools.toc import chapter_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv-widgets7"

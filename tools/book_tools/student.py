@@ -10,9 +10,9 @@ clears every output, so it runs up to its first exercise and stops there.
 
 Command line (``make student`` calls the first)::
 
-    python -m resnet_edu.instructor student book/ student/
-    python -m resnet_edu.instructor student book/ student/ --check   # and run each to its first exercise
-    python -m resnet_edu.instructor validate book/
+    python -m book_tools.student student book/ student/
+    python -m book_tools.student student book/ student/ --check   # and run each to its first exercise
+    python -m book_tools.student validate book/
 
 nbgrader is an optional dependency: ``pip install "resnet-edu[instructor]"``. No course
 database is needed: the preprocessors run on their own, as under ``jupyter nbconvert``.
@@ -304,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Args:
         argv: the arguments (default: ``sys.argv[1:]``).
     """
-    parser = argparse.ArgumentParser(prog="python -m resnet_edu.instructor", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m book_tools.student", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     student = commands.add_parser("student", help="write student copies of every chapter")
     student.add_argument("source", type=Path, help="the book's folder, e.g. book/")

@@ -6,7 +6,7 @@ touches no network. Then it seeds everything and prints the versions in use.
 
 A fork changes ``repository.url`` in ``_config.yml`` and runs::
 
-    python -m resnet_edu.colab sync      # or: make sync-repo-url
+    python -m book_tools.repo_url sync      # or: make sync-repo-url
 
 which rewrites the first cell of every chapter listed in ``_toc.yml``.
 """
@@ -17,6 +17,8 @@ import json
 import re
 import sys
 from pathlib import Path
+
+from book_tools.toc import chapter_notebooks, read_repository
 
 FIRST_CELL_TAG = "colab-setup"
 
@@ -46,44 +48,6 @@ def install_target(source: str) -> tuple[str, str] | None:
     return (match["url"], match["branch"]) if match else None
 
 
-def read_repository(root: Path | str = ".") -> tuple[str, str]:
-    """The repository (url, branch) written in ``_config.yml`` under ``root``."""
-    import yaml  # a development dependency (jupyter-book brings it)
-
-    config = yaml.safe_load((Path(root) / "_config.yml").read_text(encoding="utf-8"))
-    repo = config.get("repository") or {}
-    if "url" not in repo:
-        raise ValueError("_config.yml has no repository.url: add it (see the README)")
-    return str(repo["url"]).rstrip("/"), str(repo.get("branch", "main"))
-
-
-def toc_files(root: Path | str = ".") -> list[str]:
-    """Every page listed in ``_toc.yml`` (root first, then reading order), without suffix."""
-    import yaml
-
-    toc = yaml.safe_load((Path(root) / "_toc.yml").read_text(encoding="utf-8"))
-    files: list[str] = [toc["root"]] if "root" in toc else []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            if "file" in node:
-                files.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc.get("parts", toc.get("chapters", [])))
-    return [str(Path(f).with_suffix("")) for f in files]
-
-
-def chapter_notebooks(root: Path | str = ".") -> list[Path]:
-    """Every notebook listed in ``_toc.yml``, in reading order."""
-    root = Path(root)
-    return [root / f"{f}.ipynb" for f in toc_files(root) if (root / f"{f}.ipynb").exists()]
-
-
 def sync(root: Path | str = ".") -> list[Path]:
     """Rewrite the first cell of every chapter to install from ``_config.yml``'s URL.
 
@@ -104,10 +68,10 @@ def sync(root: Path | str = ".") -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m resnet_edu.colab sync [ROOT]``."""
+    """Command line: ``python -m book_tools.repo_url sync [ROOT]``."""
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] != "sync":
-        print("usage: python -m resnet_edu.colab sync [ROOT]", file=sys.stderr)
+        print("usage: python -m book_tools.repo_url sync [ROOT]", file=sys.stderr)
         return 2
     changed = sync(argv[1] if len(argv) > 1 else ".")
     for path in changed:

@@ -1,0 +1,6 @@
+"""Tooling that builds and checks the resnet-edu book; never installed for learners.
+
+- :mod:`book_tools.toc`: the pages of ``_toc.yml`` and the repository of ``_config.yml``.
+- :mod:`book_tools.repo_url`: the standard first cell of every chapter, kept in sync with ``_config.yml``.
+- :mod:`book_tools.student`: nbgrader student copies of the chapters.
+"""
