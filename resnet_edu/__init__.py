@@ -1,18 +1,41 @@
 """resnet_edu: residual networks step by step.
 
-The package behind the resnet-edu book. Every chapter imports it; nothing in the
-book redefines what lives here.
+The package behind the resnet-edu book. Every chapter imports what it uses from here
+(``from resnet_edu import ...``); nothing in the book redefines it. The layers, each
+importing only from the ones above it in this list:
+
+- ``core``: seeding and devices, argument checks, tables, running a model once, downloads.
+- ``models``: blocks, shortcuts, the ResNet builder and every network, init, VGG.
+- ``measuring``: counting, closed-form formulas, shape traces, cost tables, Table 1,
+  gradient norms, the published numbers and the comparisons with them.
+- ``experiments``: data, the training recipe and loop, degradation, gradient sweep,
+  lesion study, checkpoints.
+- ``teaching``: exercise checkers, ``diagnose``, explorers, plots.
 """
 
-__version__ = "0.1.0"
+from resnet_edu.core.version import __version__
 
+# --- setting up a chapter ------------------------------------------------------------
 from resnet_edu.core.environment import get_device, seed_everything, setup_chapter
-from resnet_edu.models.blocks import BasicBlock, Bottleneck, PlainBlock, PreActBlock
-from resnet_edu.measuring.counting import count_macs, count_parameters, count_weighted_layers
+from resnet_edu.core.levels import select_modules
+from resnet_edu.core.running import model_run
+from resnet_edu.core.tabular import Table
+
+__all__ = ["__version__", "get_device", "seed_everything", "setup_chapter", "select_modules", "model_run", "Table"]
+
+# --- models: blocks, shortcuts, networks, init ---------------------------------------
+from resnet_edu.models.blocks import BasicBlock, Bottleneck, PlainBlock, PreActBlock, conv1x1, conv3x3
+from resnet_edu.models.init import default_init_, he_init_, zero_init_residual_
 from resnet_edu.models.networks import (
+    CIFAR_WIDTHS,
+    INITS,
+    KINDS,
     ResNet,
+    cifar_blocks_per_stage,
+    cifar_network,
     cifar_plain,
     cifar_resnet,
+    make_stage,
     plain18,
     plain20,
     plain32,
@@ -31,29 +54,21 @@ from resnet_edu.models.networks import (
     resnet110,
     resnet152,
 )
+from resnet_edu.models.shortcuts import SHORTCUT_OPTIONS, ZeroPadShortcut, make_shortcut
+from resnet_edu.models.vgg import VGG, vgg16
 
-__all__ = ["__version__", "get_device", "seed_everything", "setup_chapter"]
-__all__ += ["PlainBlock", "BasicBlock", "Bottleneck", "PreActBlock", "ResNet", "cifar_resnet", "cifar_plain"]
-__all__ += ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "plain18", "plain34"]
-__all__ += ["resnet20", "resnet32", "resnet44", "resnet56", "resnet110"]
-__all__ += ["plain20", "plain32", "plain44", "plain56", "plain110", "count_parameters", "count_macs"]
-__all__ += ["count_weighted_layers"]
+__all__ += ["PlainBlock", "BasicBlock", "Bottleneck", "PreActBlock", "conv1x1", "conv3x3"]
+__all__ += ["SHORTCUT_OPTIONS", "ZeroPadShortcut", "make_shortcut", "he_init_", "default_init_", "zero_init_residual_"]
+__all__ += ["ResNet", "make_stage", "KINDS", "INITS", "CIFAR_WIDTHS", "cifar_blocks_per_stage", "cifar_network"]
+__all__ += ["cifar_resnet", "cifar_plain", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
+__all__ += ["plain18", "plain34", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110"]
+__all__ += ["plain20", "plain32", "plain44", "plain56", "plain110", "VGG", "vgg16"]
 
-# data, training, checkpoints and closed-form formulas (data/training helper)
-from resnet_edu.experiments.checkpoints import CheckpointError, file_sha256, load_checkpoint, save_checkpoint
-from resnet_edu.experiments.data import (
-    CIFAR10,
-    CIFAR10_MEAN,
-    CIFAR10_STD,
-    DatasetUnavailableError,
-    cifar10_loaders,
-    digits_loaders,
-    download_cifar10,
-    load_cifar10,
-    load_digits_tensors,
-    random_crop_flip,
-)
+# --- measuring: counts, formulas, traces, tables, gradients, published numbers --------
 from resnet_edu.measuring import formulas
+from resnet_edu.measuring.comparison import cifar_comparison, imagenet_comparison
+from resnet_edu.measuring.costs import CostRow, CostTable, cost_table
+from resnet_edu.measuring.counting import count_macs, count_parameters, count_weighted_layers
 from resnet_edu.measuring.formulas import (
     basic_block_macs,
     basic_block_params,
@@ -61,38 +76,72 @@ from resnet_edu.measuring.formulas import (
     bottleneck_macs,
     bottleneck_params,
     conv_macs,
+    conv_output_size,
     conv_params,
     linear_macs,
     linear_params,
 )
-from resnet_edu.experiments.training import EpochRecord, evaluate, history_table, learning_rate_at, train
-
-__all__ += ["CheckpointError", "file_sha256", "load_checkpoint", "save_checkpoint"]
-__all__ += ["CIFAR10", "CIFAR10_MEAN", "CIFAR10_STD", "DatasetUnavailableError", "cifar10_loaders"]
-__all__ += ["digits_loaders", "download_cifar10", "load_cifar10", "load_digits_tensors", "random_crop_flip"]
-__all__ += ["basic_block_macs", "basic_block_params", "bn_params", "bottleneck_macs", "bottleneck_params"]
-__all__ += ["conv_macs", "conv_params", "linear_macs", "linear_params", "formulas"]
-__all__ += ["EpochRecord", "evaluate", "history_table", "learning_rate_at", "train"]
-
-# shape traces, cost tables, gradient flow and experiments (analysis helper)
-from resnet_edu.measuring.comparison import PUBLISHED, format_comparison, imagenet_comparison
-from resnet_edu.measuring.comparison import PUBLISHED_CIFAR, PUBLISHED_TABLE3_TOP1, cifar_comparison
-from resnet_edu.experiments.degradation import DepthRun, degradation_experiment, format_runs, lesion_experiment, train_depths
-from resnet_edu.experiments.gradient_sweep import GradientRun, digits_batch, format_ratio_table, gradient_sweep
 from resnet_edu.measuring.gradients import GradientNorms, gradient_norms
-from resnet_edu.experiments.lesion import LesionRecord, format_lesion, lesion_study
-from resnet_edu.teaching.plots import plot_gradient_norms, plot_gradient_sweep, plot_histories, plot_lesion
-from resnet_edu.measuring.costs import CostRow, CostTable, cost_table, format_cost_table
-from resnet_edu.measuring.costs import Table1, table1
-from resnet_edu.measuring.trace import ShapeTrace, TraceRow, format_trace, summary, trace_shapes
-from resnet_edu.models.vgg import VGG, vgg16
+from resnet_edu.measuring.published import PUBLISHED_CIFAR, PUBLISHED_IMAGENET, PUBLISHED_TABLE3_TOP1
+from resnet_edu.measuring.table1 import Table1, table1
+from resnet_edu.measuring.trace import ShapeTrace, TraceRow, format_shape, summary, trace_shapes
 
-__all__ += ["PUBLISHED", "format_comparison", "imagenet_comparison"]
-__all__ += ["PUBLISHED_CIFAR", "PUBLISHED_TABLE3_TOP1", "cifar_comparison"]
-__all__ += ["DepthRun", "degradation_experiment", "format_runs", "lesion_experiment", "train_depths"]
-__all__ += ["GradientRun", "digits_batch", "format_ratio_table", "gradient_sweep", "GradientNorms", "gradient_norms"]
-__all__ += ["LesionRecord", "format_lesion", "lesion_study"]
+__all__ += ["count_parameters", "count_macs", "count_weighted_layers", "formulas", "conv_output_size"]
+__all__ += ["basic_block_macs", "basic_block_params", "bn_params", "bottleneck_macs", "bottleneck_params"]
+__all__ += ["conv_macs", "conv_params", "linear_macs", "linear_params"]
+__all__ += ["ShapeTrace", "TraceRow", "format_shape", "summary", "trace_shapes", "CostRow", "CostTable", "cost_table"]
+__all__ += ["Table1", "table1", "GradientNorms", "gradient_norms"]
+__all__ += ["PUBLISHED_IMAGENET", "PUBLISHED_TABLE3_TOP1", "PUBLISHED_CIFAR", "imagenet_comparison", "cifar_comparison"]
+
+# --- experiments: data, recipe, training, degradation, sweep, lesion, checkpoints -------
+from resnet_edu.experiments.checkpoints import CheckpointError, file_sha256, load_checkpoint, save_checkpoint
+from resnet_edu.experiments.data import (
+    CIFAR10,
+    CIFAR10_MEAN,
+    CIFAR10_STD,
+    DatasetUnavailableError,
+    cifar10_loaders,
+    digits_batch,
+    digits_loaders,
+    download_cifar10,
+    load_cifar10,
+    load_digits_tensors,
+    random_crop_flip,
+)
+from resnet_edu.experiments.degradation import DepthRun, DepthRuns, degradation_experiment, train_depths
+from resnet_edu.experiments.gradient_sweep import GradientRun, GradientSweep, gradient_sweep
+from resnet_edu.experiments.lesion import LesionRecord, LesionStudy, deletable_blocks, lesion_experiment, lesion_study
+from resnet_edu.experiments.recipe import DIGITS_RECIPE, PAPER_CIFAR_RECIPE, Recipe
+from resnet_edu.experiments.training import EpochRecord, History, evaluate, train
+
+__all__ += ["load_digits_tensors", "digits_loaders", "digits_batch", "CIFAR10", "CIFAR10_MEAN", "CIFAR10_STD"]
+__all__ += ["DatasetUnavailableError", "cifar10_loaders", "download_cifar10", "load_cifar10", "random_crop_flip"]
+__all__ += ["Recipe", "DIGITS_RECIPE", "PAPER_CIFAR_RECIPE", "train", "evaluate", "EpochRecord", "History"]
+__all__ += ["train_depths", "degradation_experiment", "DepthRun", "DepthRuns"]
+__all__ += ["gradient_sweep", "GradientRun", "GradientSweep"]
+__all__ += ["lesion_study", "lesion_experiment", "deletable_blocks", "LesionRecord", "LesionStudy"]
+__all__ += ["CheckpointError", "file_sha256", "load_checkpoint", "save_checkpoint"]
+
+# --- teaching: checkers, diagnose, explorers, plots ------------------------------------
+from resnet_edu.teaching.checks import (
+    CheckResult,
+    check_answer,
+    check_basic_block,
+    check_bottleneck,
+    check_cifar_depth,
+    check_make_stage,
+    check_param_count,
+    check_plain_block,
+    check_preact_block,
+    check_zero_pad_shortcut,
+    describe_exception,
+)
+from resnet_edu.teaching.diagnose import Diagnosis, diagnose
+from resnet_edu.teaching.plots import plot_gradient_norms, plot_gradient_sweep, plot_histories, plot_lesion
+from resnet_edu.teaching.widgets import explorer, figure_to_png, live_explorer
+
+__all__ += ["check_plain_block", "check_basic_block", "check_bottleneck", "check_preact_block"]
+__all__ += ["check_zero_pad_shortcut", "check_make_stage", "check_cifar_depth", "check_answer", "check_param_count"]
+__all__ += ["CheckResult", "describe_exception", "diagnose", "Diagnosis"]
 __all__ += ["plot_gradient_norms", "plot_gradient_sweep", "plot_histories", "plot_lesion"]
-__all__ += ["CostRow", "CostTable", "cost_table", "format_cost_table"]
-__all__ += ["Table1", "table1"]
-__all__ += ["ShapeTrace", "TraceRow", "format_trace", "summary", "trace_shapes", "VGG", "vgg16"]
+__all__ += ["explorer", "live_explorer", "figure_to_png"]

@@ -37,7 +37,7 @@ def setup_chapter(seed: int = 0, verbose: bool = True) -> torch.device:
     Every chapter's first cell calls this, so that a reader sees at a glance which
     PyTorch ran the numbers below it.
     """
-    from resnet_edu import __version__
+    from resnet_edu.core.version import __version__
 
     seed_everything(seed)
     device = get_device()

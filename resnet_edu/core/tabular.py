@@ -1,7 +1,7 @@
 """Render a small table as aligned plain text or as HTML, for printing and for notebooks.
 
 Used by :mod:`resnet_edu.measuring.trace`, :mod:`resnet_edu.measuring.costs` and :mod:`resnet_edu.measuring.gradients`,
-whose result objects print with ``format_*`` and show as tables through ``_repr_html_``.
+whose result objects print as text (``str``) and show as tables through ``_repr_html_``, via :class:`Table`.
 """
 
 from __future__ import annotations
@@ -56,3 +56,30 @@ _NUMBER = re.compile(r"^[+-]?[\d,]*\.?\d+(e[+-]?\d+)?( ?[%GMk])?$|^\d+(x\d+)*$")
 
 def _looks_numeric(cell: str) -> bool:
     return bool(_NUMBER.match(cell.strip()))
+
+
+class Table:
+    """A small table that prints as aligned text and shows as HTML in a notebook.
+
+    The one way a result of this package prints: ``print(result)`` gives the text,
+    a notebook shows ``_repr_html_``. Result objects build one and delegate to it.
+
+    Args:
+        headers: column titles.
+        rows: one sequence of already formatted cells per row.
+        footer: a line under the text table, and the HTML table's caption.
+    """
+
+    def __init__(self, headers: Sequence[str], rows: Sequence[Sequence[str]], footer: str = "") -> None:
+        self.headers = list(headers)
+        self.rows = [list(row) for row in rows]
+        self.footer = footer
+
+    def __str__(self) -> str:
+        return text_table(self.headers, self.rows, self.footer)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        return html_table(self.headers, self.rows, self.footer)

@@ -32,3 +32,14 @@ def torch_threads(num_threads: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+#: Threads the package uses for its own runs of the book's tiny networks (8x8 digits,
+#: 16-64 channels) when the caller does not say: one is as fast as two there, and does
+#: not collapse when other programs share the cores (measured in tests/benchmarks).
+SMALL_NETWORK_THREADS = 1
+
+
+def small_network_threads(num_threads: int | None) -> int:
+    """``num_threads``, or :data:`SMALL_NETWORK_THREADS` when it is ``None``."""
+    return SMALL_NETWORK_THREADS if num_threads is None else num_threads

@@ -6,16 +6,15 @@ with torchvision load into them with ``strict=True``. A checkpoint is read with
 sha256 can be checked: in full, or by the prefix that torchvision puts in its file
 names (``resnet18-f37072fd.pth`` starts with ``f37072fd``).
 
-Taught in chapter 4 (loading torchvision's weights with strict names).
+Taught in chapter 4 (loading torchvision's weights with strict names). A training state
+(model, optimizer, epoch, history: what a run needs to continue) is saved and read the
+same way, atomically and weights-only (:func:`save_training_state`, chapter 9).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import shutil
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -25,7 +24,17 @@ from pathlib import Path
 import torch
 from torch import nn
 
-__all__ = ["CheckpointError", "file_sha256", "hash_prefix_from_name", "save_checkpoint", "load_checkpoint"]
+from resnet_edu.core.downloads import DownloadError, download, file_hash, temporary_file
+
+__all__ = [
+    "CheckpointError",
+    "file_sha256",
+    "hash_prefix_from_name",
+    "save_checkpoint",
+    "load_checkpoint",
+    "save_training_state",
+    "load_training_state",
+]
 
 # torch.hub's convention: the hex digits between the last "-" and the first "." of the name
 _NAME_HASH = re.compile(r"-([a-f0-9]{6,64})\.")
@@ -37,16 +46,12 @@ class CheckpointError(RuntimeError):
 
 
 def file_sha256(path: str | os.PathLike) -> str:
-    """The sha256 of a file as 64 lowercase hex digits, read in chunks.
+    """The sha256 of a file as 64 lowercase hex digits.
 
     Args:
         path: the file.
     """
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_hash(path, "sha256")
 
 
 def hash_prefix_from_name(name: str | os.PathLike) -> str | None:
@@ -78,16 +83,10 @@ def save_checkpoint(model: nn.Module, directory: str | os.PathLike, name: str) -
     if not name or "/" in name or os.sep in name:
         raise ValueError(f"name must be a plain file stem such as 'resnet20', got {name!r}")
     directory = Path(directory).expanduser()
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=".save-", suffix=".part")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with temporary_file(directory, ".save-") as tmp:
         torch.save(model.state_dict(), tmp)
         path = directory / f"{name}-{file_sha256(tmp)[:8]}.pth"
         os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -132,21 +131,12 @@ def _download(url: str, model_dir: Path, expected: list[str]) -> Path:
     destination = model_dir / filename
     if destination.is_file():
         return destination
-    model_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=model_dir, prefix=".download-", suffix=".part")
-    tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=30) as response:
-            shutil.copyfileobj(response, out)
-        _verify(tmp, expected, shown=url)
-        os.replace(tmp, destination)
-    except (urllib.error.URLError, OSError, ValueError) as err:
+        download(url, destination, lambda tmp: _verify(tmp, expected, shown=url))
+    except DownloadError as err:
         raise CheckpointError(
-            f"could not download {url} ({err}). Check the internet connection, or download "
-            f"the file by hand and pass its path."
+            f"{err}. Check the internet connection, or download the file by hand and pass its path."
         ) from err
-    finally:
-        tmp.unlink(missing_ok=True)
     return destination
 
 
@@ -233,3 +223,50 @@ def _mismatch_message(model: nn.Module, state: Mapping[str, torch.Tensor], path:
     if shapes:
         parts.append(f"shape mismatch {len(shapes)}: {few(shapes)}")
     return "; ".join(parts)
+
+
+def save_training_state(state: Mapping[str, object], path: str | os.PathLike) -> Path:
+    """Write a training state (a dict of tensors, numbers, strings, lists) to ``path`` atomically.
+
+    The file is written to a temporary file in the same folder and renamed, so an
+    interrupted run never leaves half a checkpoint; the previous state stays until the
+    new one is complete. Only plain data is saved, so :func:`load_training_state` can
+    read it with ``weights_only=True``.
+
+    Args:
+        state: e.g. ``{"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "epoch": 3}``.
+        path: the file; its folder is created if missing.
+    """
+    if not isinstance(state, Mapping):
+        raise TypeError(f"state must be a mapping (a dict), got {type(state).__name__}")
+    path = Path(path).expanduser()
+    with temporary_file(path.parent, ".state-") as tmp:
+        torch.save(dict(state), tmp)
+        os.replace(tmp, path)
+    return path
+
+
+def load_training_state(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
+    """Read a training state written by :func:`save_training_state` (``weights_only=True``).
+
+    Args:
+        path: the file.
+        map_location: where to load the tensors.
+
+    Raises:
+        CheckpointError: a missing or unreadable file, or one that holds no dict.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise CheckpointError(f"no training state at {path}; check the path")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # pickle errors, refused globals, truncated zip files
+        raise CheckpointError(
+            f"could not read {path} as a weights-only training state ({type(err).__name__}); "
+            "it may be corrupt"
+        ) from err
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path} holds a {type(state).__name__}, not a training state (a dict)")
+    return state

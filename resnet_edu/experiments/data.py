@@ -10,20 +10,19 @@ Taught in chapter 1 (the digits) and chapter 6 (the digits, and CIFAR-10 for a G
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import shutil
 import tarfile
 import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, TensorDataset
+
+from resnet_edu.core.downloads import DownloadError, download, file_hash
 
 __all__ = [
     "DIGITS_CLASSES",
@@ -148,36 +147,24 @@ def digits_loaders(
 # ------------------------------------------------------------------- CIFAR-10 files
 
 
-def _md5(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _fetch(url: str, destination: Path, md5: str) -> None:
-    """Download ``url`` to a temporary file beside ``destination``, check it, then rename."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=destination.parent, prefix=".download-", suffix=".part")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=30) as response:
-            shutil.copyfileobj(response, out)
-        got = _md5(tmp)
+    """Download ``url`` to ``destination`` through a temporary file that must match ``md5``."""
+
+    def verify(tmp: Path) -> None:
+        got = file_hash(tmp, "md5")
         if got != md5:
             raise DatasetUnavailableError(
                 f"the file downloaded from {url} is corrupt or incomplete (md5 {got}, expected "
                 f"{md5}). Nothing was kept; run the download again."
             )
-        os.replace(tmp, destination)
-    except (urllib.error.URLError, OSError, ValueError) as err:
+
+    try:
+        download(url, destination, verify)
+    except DownloadError as err:
         raise DatasetUnavailableError(
-            f"could not download CIFAR-10 from {url} ({err}). Check the internet connection "
-            f"and run again, or download {_ARCHIVE} by hand and put it in {destination.parent}."
+            f"{err}. Check the internet connection and run again, or download {_ARCHIVE} by hand "
+            f"and put it in {destination.parent}."
         ) from err
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _extract(archive: Path, root: Path) -> None:
@@ -229,7 +216,7 @@ def download_cifar10(root: str | os.PathLike, md5: str = CIFAR10_MD5, url: str =
     root = Path(root).expanduser()
     root.mkdir(parents=True, exist_ok=True)
     archive = root / _ARCHIVE
-    if archive.is_file() and _md5(archive) != md5:
+    if archive.is_file() and file_hash(archive, "md5") != md5:
         raise DatasetUnavailableError(
             f"the cached archive {archive} is corrupt (its md5 is not {md5}). "
             "Delete it and run the download again."
@@ -411,3 +398,17 @@ def cifar10_loaders(
     )
     test_loader = DataLoader(test_set, batch_size=batch_size, shuffle=False, num_workers=0)
     return train_loader, test_loader
+
+
+def digits_batch(batch_size: int = 256, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A fixed batch of training digits: the first ``batch_size`` of a seeded shuffle.
+
+    Args:
+        batch_size: images in the batch (at most the 1,437 training digits).
+        seed: seed of the digits' split and of the shuffle.
+    """
+    x_train, y_train, _, _ = load_digits_tensors(seed)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= len(x_train):
+        raise ValueError(f"batch_size must be an int from 1 to {len(x_train)}, got {batch_size!r}")
+    order = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(seed))[:batch_size]
+    return x_train[order], y_train[order]  # (B, 1, 8, 8), (B,)

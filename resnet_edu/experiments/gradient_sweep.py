@@ -16,15 +16,12 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from resnet_edu.core.tabular import text_table
-from resnet_edu.core.threads import torch_threads
-from resnet_edu.experiments.data import load_digits_tensors
+from resnet_edu.core.arguments import check_choice
+from resnet_edu.core.tabular import Table
+from resnet_edu.core.threads import small_network_threads, torch_threads
+from resnet_edu.experiments.data import digits_batch
 from resnet_edu.measuring.gradients import gradient_norms
-from resnet_edu.models.init import default_init_, he_init_
-from resnet_edu.models.networks import cifar_blocks_per_stage, cifar_plain, cifar_resnet
-
-KINDS: tuple[str, ...] = ("plain", "residual")
-INITS: tuple[str, ...] = ("default", "he")
+from resnet_edu.models.networks import INITS, KINDS, cifar_network
 
 
 @dataclass(frozen=True)
@@ -55,40 +52,34 @@ class GradientRun:
     weight_norms: tuple[float, ...]
 
 
-def digits_batch(batch_size: int = 256, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """A fixed batch of training digits: the first ``batch_size`` of a seeded shuffle.
+class GradientSweep(list):
+    """The :class:`GradientRun` of every network measured; prints as the ratio table."""
 
-    Args:
-        batch_size: images in the batch (at most the 1,437 training digits).
-        seed: seed of the digits' split and of the shuffle.
-    """
-    x_train, y_train, _, _ = load_digits_tensors(seed)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= len(x_train):
-        raise ValueError(f"batch_size must be an int from 1 to {len(x_train)}, got {batch_size!r}")
-    order = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(seed))[:batch_size]
-    return x_train[order], y_train[order]  # (B, 1, 8, 8), (B,)
+    def table(self, field: str = "ratio") -> Table:
+        """The sweep as a table: one row per (BN, init, kind), one column per depth.
 
+        Args:
+            field: ``"ratio"`` (first-to-last backward signal), ``"weight_ratio"`` or ``"loss"``.
+        """
+        check_choice("field", field, ("ratio", "weight_ratio", "loss"))
+        depths = sorted({r.depth for r in self})
+        groups: dict[tuple[bool, str, str], dict[int, float]] = {}
+        for r in self:
+            groups.setdefault((r.batch_norm, r.init, r.kind), {})[r.depth] = getattr(r, field)
+        headers = ["BN", "init", "network"] + [f"depth {d}" for d in depths]
+        rows = [
+            ["yes" if bn else "no", init, kind] + [f"{values[d]:.2g}" if d in values else "" for d in depths]
+            for (bn, init, kind), values in groups.items()
+        ]
+        names = {"ratio": "||dL/dx_0|| / ||dL/dx_L||", "weight_ratio": "||dL/dW_first|| / ||dL/dW_last conv||",
+                 "loss": "loss at initialisation"}
+        return Table(headers, rows, names[field])
 
-def build_network(depth: int, kind: str, batch_norm: bool, init: str, seed: int = 0) -> nn.Module:
-    """One network of the sweep: a 1-channel, 10-class CIFAR-family net for the digits.
+    def __str__(self) -> str:
+        return str(self.table())
 
-    Args:
-        depth: 6n + 2 (8, 20, 56, 110, ...).
-        kind: ``"plain"`` (no shortcuts) or ``"residual"`` (option A shortcuts).
-        batch_norm: ``False`` builds it with ``norm_layer=nn.Identity``.
-        init: ``"default"`` or ``"he"``.
-        seed: seeds PyTorch before the weights are drawn.
-    """
-    cifar_blocks_per_stage(depth)  # raises a ValueError naming the allowed depths
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    if init not in INITS:
-        raise ValueError(f"init must be one of {INITS}, got {init!r}")
-    torch.manual_seed(seed)
-    norm = nn.BatchNorm2d if batch_norm else nn.Identity
-    build = cifar_plain if kind == "plain" else cifar_resnet
-    model = build(depth, in_channels=1, num_classes=10, norm_layer=norm)
-    return default_init_(model) if init == "default" else he_init_(model)
+    def _repr_html_(self) -> str:
+        return self.table()._repr_html_()
 
 
 def gradient_sweep(
@@ -99,8 +90,8 @@ def gradient_sweep(
     *,
     batch_size: int = 256,
     seed: int = 0,
-    num_threads: int | None = 1,
-) -> list[GradientRun]:
+    num_threads: int | None = None,
+) -> GradientSweep:
     """Measure gradient flow at initialisation for every combination; one record per network.
 
     Every network sees the same :func:`digits_batch` and is built from the same seed.
@@ -113,47 +104,27 @@ def gradient_sweep(
         inits: subset of ``("default", "he")``.
         batch_size: images in the batch.
         seed: seed of the batch and of every network's weights.
-        num_threads: PyTorch CPU threads during the sweep (restored afterwards); one is
-            as fast for these tiny tensors and robust on a busy machine. ``None``: unchanged.
+        num_threads: PyTorch CPU threads during the sweep (restored afterwards); ``None``
+            lets the package choose one thread, as fast for these tiny tensors and robust
+            on a busy machine.
     """
     batch = digits_batch(batch_size, seed)
-    with torch_threads(num_threads):
+    with torch_threads(small_network_threads(num_threads)):
         return _sweep(batch, depths, kinds, batch_norms, inits, seed)
 
 
-def _sweep(batch, depths, kinds, batch_norms, inits, seed) -> list[GradientRun]:  # type: ignore[no-untyped-def]
-    runs = []
+def _sweep(batch, depths, kinds, batch_norms, inits, seed) -> GradientSweep:  # type: ignore[no-untyped-def]
+    runs = GradientSweep()
     for batch_norm in batch_norms:
         for init in inits:
             for kind in kinds:
                 for depth in depths:
-                    model = build_network(depth, kind, batch_norm, init, seed)
+                    torch.manual_seed(seed)
+                    norm = nn.BatchNorm2d if batch_norm else nn.Identity
+                    model = cifar_network(depth, kind, in_channels=1, norm_layer=norm, init=init)
                     result = gradient_norms(model, batch)
                     runs.append(GradientRun(
                         depth, kind, bool(batch_norm), init, result.first_to_last_ratio, result.weight_ratio,
                         result.loss, tuple(s.norm for s in result.signals), tuple(w.norm for w in result.weights),
                     ))
     return runs
-
-
-def format_ratio_table(runs: Sequence[GradientRun], field: str = "ratio") -> str:
-    """The sweep as a table: one row per (BN, init, kind), one column per depth.
-
-    Args:
-        runs: the records of :func:`gradient_sweep`.
-        field: ``"ratio"`` (first-to-last backward signal), ``"weight_ratio"`` or ``"loss"``.
-    """
-    if field not in ("ratio", "weight_ratio", "loss"):
-        raise ValueError(f"field must be 'ratio', 'weight_ratio' or 'loss', got {field!r}")
-    depths = sorted({r.depth for r in runs})
-    groups: dict[tuple[bool, str, str], dict[int, float]] = {}
-    for r in runs:
-        groups.setdefault((r.batch_norm, r.init, r.kind), {})[r.depth] = getattr(r, field)
-    headers = ["BN", "init", "network"] + [f"depth {d}" for d in depths]
-    cells = [
-        ["yes" if bn else "no", init, kind] + [f"{values[d]:.2g}" if d in values else "" for d in depths]
-        for (bn, init, kind), values in groups.items()
-    ]
-    names = {"ratio": "||dL/dx_0|| / ||dL/dx_L||", "weight_ratio": "||dL/dW_first|| / ||dL/dW_last conv||",
-             "loss": "loss at initialisation"}
-    return text_table(headers, cells, names[field])

@@ -20,7 +20,11 @@ from typing import Iterable, Iterator
 import torch
 from torch import nn
 
-from resnet_edu.core.tabular import text_table
+from resnet_edu.core.tabular import Table
+from resnet_edu.core.threads import small_network_threads, torch_threads
+from resnet_edu.experiments.data import digits_loaders
+from resnet_edu.experiments.degradation import train_depths
+from resnet_edu.experiments.recipe import DIGITS_RECIPE, Recipe
 from resnet_edu.experiments.training import evaluate
 
 
@@ -58,10 +62,13 @@ class ShortcutOnly(nn.Module):
 
 
 def _keeps_shape(block: nn.Module) -> bool:
-    conv = getattr(block, "conv1", None)
-    if not isinstance(conv, nn.Conv2d):
+    # Every convolution of the residual branch at stride 1 (a Bottleneck's stride is on
+    # conv2, the paper's variant puts it on conv1) and as many channels out as in.
+    convs = [m for name, m in block.named_modules() if isinstance(m, nn.Conv2d) and "downsample" not in name]
+    if not convs:
         return False
-    return conv.stride == (1, 1) and conv.in_channels == getattr(block, "out_channels", -1)
+    strides_one = all(conv.stride == (1, 1) for conv in convs)
+    return strides_one and convs[0].in_channels == getattr(block, "out_channels", -1)
 
 
 def deletable_blocks(model: nn.Module, same_shape_only: bool = False) -> list[tuple[str, nn.Module]]:
@@ -107,9 +114,32 @@ def replaced(model: nn.Module, path: str, replacement: nn.Module) -> Iterator[nn
         setattr(parent, name, original)
 
 
+class LesionStudy(list):
+    """The :class:`LesionRecord` of one or more networks; prints one row per deleted block,
+    one column per network, test errors in %."""
+
+    def table(self) -> Table:
+        """The records as a :class:`~resnet_edu.core.tabular.Table`."""
+        networks = list(dict.fromkeys(r.network for r in self))
+        blocks = list(dict.fromkeys(r.block for r in self))
+        error = {(r.network, r.block): r.test_error for r in self}
+        rows = [
+            ["none (intact)" if b is None else b]
+            + [f"{100 * error[(n, b)]:.1f}%" if (n, b) in error else "-" for n in networks]
+            for b in blocks
+        ]
+        return Table(["deleted block"] + networks, rows, "test error with one block deleted")
+
+    def __str__(self) -> str:
+        return str(self.table())
+
+    def _repr_html_(self) -> str:
+        return self.table()._repr_html_()
+
+
 def lesion_study(
     model: nn.Module, loader: Iterable, name: str = "network", same_shape_only: bool = False
-) -> list[LesionRecord]:
+) -> LesionStudy:
     """Delete each deletable block in turn and measure the error; the first record is the intact net.
 
     The model is evaluated in eval mode and left exactly as it was.
@@ -129,7 +159,7 @@ def lesion_study(
             "found no block to delete: the model needs blocks with a `has_shortcut` attribute "
             "(PlainBlock, BasicBlock, Bottleneck, PreActBlock)"
         )
-    records = [LesionRecord(name, None, "intact", evaluate(model, loader)[1])]
+    records = LesionStudy([LesionRecord(name, None, "intact", evaluate(model, loader)[1])])
     for path, replacement in blocks:
         with replaced(model, path, replacement):
             error = evaluate(model, loader)[1]
@@ -140,19 +170,25 @@ def lesion_study(
     return records
 
 
-def format_lesion(records: Iterable[LesionRecord]) -> str:
-    """One row per deleted block, one column per network; test errors in %.
+def lesion_experiment(
+    seed: int = 0, *, recipe: Recipe = DIGITS_RECIPE, same_shape_only: bool = False, num_threads: int | None = None
+) -> LesionStudy:
+    """Train ResNet-20 and plain-20 on the digits, then delete each block in turn (Veit et al. 2016).
+
+    Returns the records of :func:`lesion_study` for both networks (ResNet-20 first),
+    evaluated on the digits' test set. Taught in chapter 7.
 
     Args:
-        records: lesion records of one or more networks.
+        seed: seed of the split, the shuffling and the weights.
+        recipe: how each network is trained (:data:`~resnet_edu.experiments.recipe.DIGITS_RECIPE`).
+        same_shape_only: delete only the blocks that keep the shape in both networks.
+        num_threads: PyTorch CPU threads (restored afterwards); ``None``: the package's choice
+            for tiny networks (see :func:`~resnet_edu.experiments.degradation.train_depths`).
     """
-    records = list(records)
-    networks = list(dict.fromkeys(r.network for r in records))
-    blocks = list(dict.fromkeys(r.block for r in records))
-    error = {(r.network, r.block): r.test_error for r in records}
-    cells = [
-        ["none (intact)" if b is None else b]
-        + [f"{100 * error[(n, b)]:.1f}%" if (n, b) in error else "-" for n in networks]
-        for b in blocks
-    ]
-    return text_table(["deleted block"] + networks, cells, "test error with one block deleted")
+    runs = train_depths(("residual", "plain"), (20,), recipe=recipe, seed=seed, num_threads=num_threads)
+    _, test_loader = digits_loaders(256, seed)
+    records = LesionStudy()
+    with torch_threads(small_network_threads(num_threads)):
+        for run in runs:
+            records += lesion_study(run.model, test_loader, run.name, same_shape_only)
+    return records

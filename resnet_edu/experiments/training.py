@@ -1,17 +1,16 @@
-"""A short training loop: SGD with momentum, step decay with optional warm-up, a history.
+"""A short training loop: one :class:`~resnet_edu.experiments.recipe.Recipe`, SGD, a history.
 
-The recipe is the paper's (section 4.2): SGD, momentum 0.9, weight decay 1e-4, the
-learning rate divided by 10 at fixed points, and, for very deep nets, a warm-up at a
-tenth of the rate. The paper counts iterations; this loop counts epochs, which is
-how small experiments in the book are sized.
+``train(model, train_loader, test_loader, recipe)`` trains with SGD (momentum and
+weight decay from the recipe), sets each epoch's learning rate from
+``recipe.lr_at(epoch)`` (step decay, optional warm-up), evaluates on the test loader
+after every epoch and returns a :class:`History`. The paper's recipe is section 4.2.
 
 Taught in chapter 1 (plain nets of growing depth) and chapter 6 (plain versus residual).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import torch
@@ -20,8 +19,12 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from resnet_edu.core.environment import get_device
+from resnet_edu.core.running import model_run
+from resnet_edu.core.tabular import Table
+from resnet_edu.core.threads import torch_threads
+from resnet_edu.experiments.recipe import Recipe
 
-__all__ = ["EpochRecord", "learning_rate_at", "evaluate", "train", "history_table"]
+__all__ = ["EpochRecord", "History", "evaluate", "train"]
 
 
 @dataclass
@@ -45,72 +48,24 @@ class EpochRecord:
     test_error: float
 
 
-def _check(condition: bool, message: str) -> None:
-    if not condition:
-        raise ValueError(message)
+class History(list):
+    """The :class:`EpochRecord` of every epoch, in order; prints as a table (errors in %)."""
 
+    def table(self) -> Table:
+        """The history as a :class:`~resnet_edu.core.tabular.Table`, one row per epoch."""
+        headers = ["epoch", "lr", "train loss", "train err", "test loss", "test err"]
+        rows = [
+            [f"{r.epoch}", f"{r.lr:.4g}", f"{r.train_loss:.4f}", f"{r.train_error:.2%}",
+             f"{r.test_loss:.4f}", f"{r.test_error:.2%}"]
+            for r in self
+        ]
+        return Table(headers, rows)
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    def __str__(self) -> str:
+        return str(self.table())
 
-
-def learning_rate_at(
-    epoch: int,
-    lr: float,
-    milestones: Sequence[int] = (),
-    gamma: float = 0.1,
-    warmup_epochs: int = 0,
-    warmup_lr: float | None = None,
-) -> float:
-    """The learning rate of epoch ``epoch`` (counted from 0) under step decay with warm-up.
-
-    During the first ``warmup_epochs`` epochs the rate is ``warmup_lr`` (the paper's
-    ResNet-110 trains at 0.01 before going up to 0.1). After that it is ``lr`` times
-    ``gamma`` for every milestone already passed: with milestones ``(30, 45)`` epochs
-    0..29 use ``lr``, 30..44 ``lr * gamma`` and 45.. ``lr * gamma**2``, exactly like
-    ``torch.optim.lr_scheduler.MultiStepLR``.
-
-    Args:
-        epoch: the epoch, counted from 0.
-        lr: the base learning rate.
-        milestones: epochs at which the rate is multiplied by ``gamma``.
-        gamma: the factor applied at each milestone (0.1 in the paper).
-        warmup_epochs: epochs trained at ``warmup_lr`` first.
-        warmup_lr: the warm-up rate; ``None`` means ``lr / 10``.
-    """
-    _check(_is_int(epoch) and epoch >= 0, f"epoch must be a non-negative int, got {epoch!r}")
-    if epoch < warmup_epochs:
-        return lr / 10 if warmup_lr is None else warmup_lr
-    passed = sum(1 for m in milestones if epoch >= m)
-    return lr * gamma**passed
-
-
-def _validate(
-    epochs, lr, momentum, weight_decay, milestones, gamma, warmup_epochs, warmup_lr, seed
-) -> tuple[int, ...]:
-    _check(_is_int(epochs) and epochs >= 1, f"epochs must be an int >= 1, got {epochs!r}")
-    _check(isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0, f"lr must be a positive number, got {lr!r}")
-    _check(isinstance(momentum, (int, float)) and 0 <= momentum < 1, f"momentum must be in [0, 1), got {momentum!r}")
-    _check(
-        isinstance(weight_decay, (int, float)) and weight_decay >= 0,
-        f"weight_decay must be a number >= 0, got {weight_decay!r}",
-    )
-    milestones = tuple(milestones)
-    _check(
-        all(_is_int(m) and m >= 1 for m in milestones) and list(milestones) == sorted(set(milestones)),
-        f"milestones must be strictly increasing positive ints (epochs), got {milestones!r}",
-    )
-    _check(isinstance(gamma, (int, float)) and 0 < gamma <= 1, f"gamma must be in (0, 1], got {gamma!r}")
-    _check(
-        _is_int(warmup_epochs) and 0 <= warmup_epochs < epochs,
-        f"warmup_epochs must be an int in [0, epochs), got {warmup_epochs!r}",
-    )
-    _check(
-        warmup_lr is None or (isinstance(warmup_lr, (int, float)) and warmup_lr > 0),
-        f"warmup_lr must be None or a positive number, got {warmup_lr!r}",
-    )
-    _check(_is_int(seed) and seed >= 0, f"seed must be a non-negative int, got {seed!r}")
-    return milestones
+    def _repr_html_(self) -> str:
+        return self.table()._repr_html_()
 
 
 def _batches(loader: Iterable, name: str) -> Iterable:
@@ -119,39 +74,37 @@ def _batches(loader: Iterable, name: str) -> Iterable:
     return loader
 
 
-@torch.no_grad()
-def evaluate(model: nn.Module, loader: Iterable, device: torch.device | str | None = None) -> tuple[float, float]:
+def evaluate(model: nn.Module, loader: Iterable) -> tuple[float, float]:
     """Mean cross-entropy and error (a fraction in 0..1) of ``model`` over ``loader``.
 
-    The model runs in eval mode (BatchNorm uses its running statistics) and is put
-    back into the mode it was in.
+    The model runs in eval mode (BatchNorm uses its running statistics) on the device
+    of its weights, and every submodule gets its mode back afterwards, even on an error
+    (:func:`~resnet_edu.core.running.model_run`).
 
     Args:
         model: a classifier returning logits ``(N, classes)``.
         loader: batches of ``(images, labels)``.
-        device: where to run; ``None`` means the device the model's parameters are on.
+
+    Raises:
+        TypeError: if ``model`` is not a module or ``loader`` not iterable.
+        ValueError: if the loader yields no example.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if device is None:
-        first = next(model.parameters(), None)
-        device = first.device if first is not None else torch.device("cpu")
-    was_training = model.training
-    model.eval()
     total_loss, wrong, seen = 0.0, 0, 0
-    for images, labels in _batches(loader, "loader"):
-        images, labels = images.to(device), labels.to(device)
-        logits = model(images)  # (N, classes)
-        total_loss += F.cross_entropy(logits, labels, reduction="sum").item()
-        wrong += (logits.argmax(dim=1) != labels).sum().item()
-        seen += len(labels)
-    model.train(was_training)
+    with model_run(model) as where:
+        for images, labels in _batches(loader, "loader"):
+            images, labels = images.to(where.device), labels.to(where.device)
+            logits = model(images)  # (N, classes)
+            total_loss += F.cross_entropy(logits, labels, reduction="sum").item()
+            wrong += (logits.argmax(dim=1) != labels).sum().item()
+            seen += len(labels)
     if seen == 0:
         raise ValueError("loader yielded no examples")
     return total_loss / seen, wrong / seen
 
 
-def _train_one_epoch(model, loader, optimizer, device) -> tuple[float, float]:
+def _train_one_epoch(model, loader, optimizer, device) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     model.train()
     total_loss, wrong, seen = 0.0, 0, 0
     for images, labels in _batches(loader, "train_loader"):
@@ -169,83 +122,76 @@ def _train_one_epoch(model, loader, optimizer, device) -> tuple[float, float]:
     return total_loss / seen, wrong / seen
 
 
+def _check_batch_size(loader: Iterable, recipe: Recipe) -> None:
+    batch_size = getattr(loader, "batch_size", None)
+    if batch_size is not None and batch_size != recipe.batch_size:
+        raise ValueError(
+            f"the recipe trains with batch_size={recipe.batch_size} but train_loader gives batches of "
+            f"{batch_size}: build the loader with the recipe's batch size, or use "
+            f"recipe.replace(batch_size={batch_size})"
+        )
+
+
 def train(
     model: nn.Module,
     train_loader: Iterable,
     test_loader: Iterable,
+    recipe: Recipe,
     *,
-    epochs: int,
-    lr: float = 0.1,
-    momentum: float = 0.9,
-    weight_decay: float = 1e-4,
-    milestones: Sequence[int] = (),
-    gamma: float = 0.1,
-    warmup_epochs: int = 0,
-    warmup_lr: float | None = None,
     device: torch.device | str | None = None,
-    seed: int = 0,
+    seed: int | None = None,
     progress: bool = True,
-) -> list[EpochRecord]:
-    """Train ``model`` with SGD and return one :class:`EpochRecord` per epoch.
+    num_threads: int | None = None,
+) -> History:
+    """Train ``model`` with SGD as ``recipe`` says; return one :class:`EpochRecord` per epoch.
 
-    The model is trained in place and left on ``device``. ``seed`` seeds PyTorch's
-    global generator before the first epoch (dropout, and loaders without a generator
-    of their own); build the model and the loaders after seeding too, and the run is
-    repeatable on the CPU. Weight decay applies to every parameter, as in the paper.
+    The model is trained in place and left on ``device``. Weight decay applies to every
+    parameter, as in the paper. The global random generator is left alone unless
+    ``seed`` is given; for a repeatable run, seed before building the model and the
+    loaders (``seed_everything``), or pass ``seed``.
 
     Args:
         model: a classifier returning logits ``(N, classes)``.
-        train_loader: batches of ``(images, labels)`` to train on.
+        train_loader: batches of ``(images, labels)`` to train on, of ``recipe.batch_size``.
         test_loader: batches of ``(images, labels)`` to evaluate on after each epoch.
-        epochs: number of passes over ``train_loader`` (>= 1).
-        lr: base learning rate (0.1 in the paper).
-        momentum: SGD momentum (0.9 in the paper).
-        weight_decay: L2 penalty (1e-4 in the paper).
-        milestones: epochs at which the rate is multiplied by ``gamma``
-            (see :func:`learning_rate_at`).
-        gamma: the factor at each milestone.
-        warmup_epochs: epochs at ``warmup_lr`` before the base rate (paper section 4.2).
-        warmup_lr: the warm-up rate; ``None`` means ``lr / 10``.
+        recipe: epochs, learning rate and its schedule, momentum, weight decay, batch size.
         device: ``"cuda"``, ``"mps"``, ``"cpu"``; ``None`` picks the best available.
-        seed: seed of PyTorch's global generator.
+        seed: if given, ``torch.manual_seed(seed)`` before the first epoch.
         progress: show a ``tqdm`` progress bar over the epochs.
+        num_threads: PyTorch CPU threads while training, restored afterwards; ``None``
+            leaves the current setting.
+
+    Raises:
+        TypeError: if ``model`` is not a module or ``recipe`` not a :class:`Recipe`.
+        ValueError: if the loader's batch size differs from the recipe's.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    milestones = _validate(epochs, lr, momentum, weight_decay, milestones, gamma, warmup_epochs, warmup_lr, seed)
-    device = torch.device(device) if device is not None else get_device()
-    torch.manual_seed(seed)
-    model.to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
-
-    history: list[EpochRecord] = []
-    bar = tqdm(range(epochs), desc="epochs", unit="epoch", disable=not progress)
-    for epoch in bar:
-        rate = learning_rate_at(epoch, lr, milestones, gamma, warmup_epochs, warmup_lr)
-        for group in optimizer.param_groups:
-            group["lr"] = rate
-        train_loss, train_error = _train_one_epoch(model, train_loader, optimizer, device)
-        test_loss, test_error = evaluate(model, test_loader, device)
-        history.append(EpochRecord(epoch + 1, rate, train_loss, train_error, test_loss, test_error))
-        bar.set_postfix(lr=f"{rate:.3g}", train_err=f"{train_error:.1%}", test_err=f"{test_error:.1%}")
-    bar.close()
-    return history
-
-
-def history_table(history: Sequence[EpochRecord]) -> str:
-    """A fixed-width text table of a training history, one line per epoch, errors in %.
-
-    Args:
-        history: the list :func:`train` returned.
-    """
-    if not all(isinstance(r, EpochRecord) for r in history):
-        raise TypeError("history must be a sequence of EpochRecord (what train() returns)")
-    lines = [
-        f"{'epoch':>5}  {'lr':>8}  {'train loss':>10}  {'train err':>9}  {'test loss':>9}  {'test err':>8}"
-    ]
-    for r in history:
-        lines.append(
-            f"{r.epoch:>5}  {r.lr:>8.4g}  {r.train_loss:>10.4f}  {r.train_error:>9.2%}"
-            f"  {r.test_loss:>9.4f}  {r.test_error:>8.2%}"
+    if not isinstance(recipe, Recipe):
+        raise TypeError(
+            f"recipe must be a resnet_edu Recipe (e.g. DIGITS_RECIPE or Recipe(epochs=10, lr=0.05)), "
+            f"got {type(recipe).__name__}"
         )
-    return "\n".join(lines)
+    _check_batch_size(train_loader, recipe)
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"seed must be None or a non-negative int, got {seed!r}")
+        torch.manual_seed(seed)
+    device = torch.device(device) if device is not None else get_device()
+    model.to(device)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay
+    )
+    history = History()
+    with torch_threads(num_threads):
+        bar = tqdm(range(recipe.epochs), desc="epochs", unit="epoch", disable=not progress)
+        for epoch in bar:
+            rate = recipe.lr_at(epoch)
+            for group in optimizer.param_groups:
+                group["lr"] = rate
+            train_loss, train_error = _train_one_epoch(model, train_loader, optimizer, device)
+            test_loss, test_error = evaluate(model, test_loader)
+            history.append(EpochRecord(epoch + 1, rate, train_loss, train_error, test_loss, test_error))
+            bar.set_postfix(lr=f"{rate:.3g}", train_err=f"{train_error:.1%}", test_err=f"{test_error:.1%}")
+        bar.close()
+    return history

@@ -1,7 +1,7 @@
 """Our counts next to the published ones: the ImageNet ResNets, VGG-16 and the CIFAR-10 ResNets.
 
 The published numbers sit in tables of constants, each with its source:
-:data:`PUBLISHED` (ImageNet parameters and multiply-adds), :data:`PUBLISHED_TABLE3_TOP1`
+:data:`~resnet_edu.measuring.published.PUBLISHED_IMAGENET` (ImageNet parameters and multiply-adds), :data:`PUBLISHED_TABLE3_TOP1`
 (ImageNet errors of the shortcut options) and :data:`PUBLISHED_CIFAR` (the paper's
 Table 6). The package's own numbers are computed by :func:`imagenet_comparison` and
 :func:`cifar_comparison` (networks built on the ``meta`` device, so counting takes well
@@ -21,40 +21,11 @@ import torch
 from torch import nn
 
 from resnet_edu.core.tabular import html_table, text_table
+from resnet_edu.measuring.published import PUBLISHED_CIFAR, PUBLISHED_IMAGENET, Published, PublishedCifar
 from resnet_edu.measuring.counting import count_macs, count_parameters
 from resnet_edu.models.networks import cifar_blocks_per_stage, cifar_resnet, resnet18, resnet34, resnet50, resnet101, resnet152
 from resnet_edu.models.vgg import vgg16
 
-
-@dataclass(frozen=True)
-class Published:
-    """Published numbers for one network.
-
-    Attributes:
-        torchvision_parameters: torchvision's documented parameter count.
-        torchvision_gmacs: torchvision's documented "GFLOPS" at 224x224, which are in
-            fact multiply-adds (x10^9); rounded to 2 decimals there.
-        paper_gmacs: He et al. 2015, Table 1 "FLOPs" (multiply-adds, x10^9); for VGG-16
-            the paper's section 3.3 (15.3).
-    """
-
-    torchvision_parameters: int
-    torchvision_gmacs: float
-    paper_gmacs: float
-
-
-#: Sources: torchvision model documentation (pytorch.org/vision/stable/models, the
-#: ``num_params`` and ``GFLOPS`` of each IMAGENET1K_V1 weight entry) and He et al.
-#: 2015, "Deep Residual Learning for Image Recognition", arXiv:1512.03385, Table 1 and
-#: section 3.3 (VGG-16: 15.3 billion FLOPs). See also the book's FACTS sheet.
-PUBLISHED: dict[str, Published] = {
-    "resnet18": Published(11_689_512, 1.81, 1.8),
-    "resnet34": Published(21_797_672, 3.66, 3.6),
-    "resnet50": Published(25_557_032, 4.09, 3.8),
-    "resnet101": Published(44_549_160, 7.80, 7.6),
-    "resnet152": Published(60_192_808, 11.51, 11.3),
-    "vgg16": Published(138_357_544, 15.47, 15.3),
-}
 
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {
     "resnet18": resnet18, "resnet34": resnet34, "resnet50": resnet50,
@@ -92,17 +63,6 @@ class ComparisonRow:
         return self.paper_layout_macs / 1e9 - self.published.paper_gmacs
 
 
-#: He et al. 2015, "Deep Residual Learning for Image Recognition", arXiv:1512.03385,
-#: Table 3: top-1 error (%) on ImageNet validation, 10-crop testing, of plain-34 and of
-#: ResNet-34 with shortcut options A, B and C (section 3.3). Taught in chapter 2.
-PUBLISHED_TABLE3_TOP1: dict[str, float] = {
-    "plain-34": 28.54,
-    "ResNet-34 A": 25.03,
-    "ResNet-34 B": 24.52,
-    "ResNet-34 C": 24.19,
-}
-
-
 @dataclass(repr=False)
 class Comparison:
     """The result of :func:`imagenet_comparison`; prints (and reprs) as text, shows as HTML."""
@@ -122,7 +82,7 @@ class Comparison:
         raise KeyError(f"no network {network!r}; have {[r.network for r in self.rows]}")
 
     def __str__(self) -> str:
-        return format_comparison(self)
+        return text_table(*_cells(self), "224x224 input; GMACs = 10^9 multiply-accumulates")
 
     __repr__ = __str__
 
@@ -146,16 +106,7 @@ def _cells(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
     return _HEADERS, cells
 
 
-def format_comparison(comparison: Comparison) -> str:
-    """The comparison as an aligned plain-text table.
-
-    Args:
-        comparison: the result of :func:`imagenet_comparison`.
-    """
-    return text_table(*_cells(comparison), "224x224 input; GMACs = 10^9 multiply-accumulates")
-
-
-def imagenet_comparison(networks: tuple[str, ...] = tuple(PUBLISHED)) -> Comparison:
+def imagenet_comparison(networks: tuple[str, ...] = tuple(PUBLISHED_IMAGENET)) -> Comparison:
     """Count parameters and MACs of the ImageNet ResNets and VGG-16; pair with the published numbers.
 
     Every network is built on the ``meta`` device (shapes, no weights) with 1000
@@ -169,9 +120,9 @@ def imagenet_comparison(networks: tuple[str, ...] = tuple(PUBLISHED)) -> Compari
     Raises:
         ValueError: for an unknown network name.
     """
-    unknown = [n for n in networks if n not in PUBLISHED]
+    unknown = [n for n in networks if n not in PUBLISHED_IMAGENET]
     if unknown:
-        raise ValueError(f"unknown networks {unknown}; choose from {tuple(PUBLISHED)}")
+        raise ValueError(f"unknown networks {unknown}; choose from {tuple(PUBLISHED_IMAGENET)}")
     rows = []
     for name in networks:
         with torch.device("meta"):
@@ -179,44 +130,12 @@ def imagenet_comparison(networks: tuple[str, ...] = tuple(PUBLISHED)) -> Compari
             paper = _BUILDERS[name](stride_in_1x1=True) if name in ("resnet50", "resnet101", "resnet152") else model
         size = (1, 3, 224, 224)
         rows.append(
-            ComparisonRow(name, count_parameters(model), count_macs(model, size), count_macs(paper, size), PUBLISHED[name])
+            ComparisonRow(name, count_parameters(model), count_macs(model, size), count_macs(paper, size), PUBLISHED_IMAGENET[name])
         )
     return Comparison(rows)
 
 
 # --------------------------------------------------------------------------- CIFAR-10
-
-
-@dataclass(frozen=True)
-class PublishedCifar:
-    """The paper's Table 6 numbers for one CIFAR-10 ResNet.
-
-    Attributes:
-        parameters_millions: parameters as printed, in millions (0.27 for "0.27M").
-        decimals: how many decimals the paper prints for them (2 for 0.27, 1 for 1.7).
-        test_error: test error (%) on CIFAR-10; for ResNet-110 the best of 5 runs.
-        test_error_mean: the mean of 5 runs where the paper gives one (ResNet-110), else None.
-        test_error_std: its standard deviation, or None.
-    """
-
-    parameters_millions: float
-    decimals: int
-    test_error: float
-    test_error_mean: float | None = None
-    test_error_std: float | None = None
-
-
-#: He et al. 2015, "Deep Residual Learning for Image Recognition", arXiv:1512.03385,
-#: Table 6: CIFAR-10 ResNets (option A shortcuts) by depth, their parameters as printed
-#: there and their test error (%). ResNet-110: best of 5 runs 6.43, mean 6.61 +- 0.16.
-PUBLISHED_CIFAR: dict[int, PublishedCifar] = {
-    20: PublishedCifar(0.27, 2, 8.75),
-    32: PublishedCifar(0.46, 2, 7.51),
-    44: PublishedCifar(0.66, 2, 7.17),
-    56: PublishedCifar(0.85, 2, 6.97),
-    110: PublishedCifar(1.7, 1, 6.43, 6.61, 0.16),
-    1202: PublishedCifar(19.4, 1, 7.93),
-}
 
 
 @dataclass(frozen=True)

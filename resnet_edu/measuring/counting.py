@@ -7,9 +7,10 @@ Taught in chapter 4.
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
+
+from resnet_edu.core.running import example_input, model_run
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
@@ -26,24 +27,17 @@ def count_macs(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 224, 224))
     """Multiply-accumulates of one forward pass, counted by ``torch.utils.flop_counter``.
 
     Runs the model once on zeros of ``input_size`` in eval mode under ``torch.no_grad()``
-    and restores its training flag. Counts convolutions and matrix products (the fc);
+    (:func:`~resnet_edu.core.running.model_run`: every submodule's mode is restored). A
+    model built under ``with torch.device("meta"):`` is counted without allocating
+    its weights. Counts convolutions and matrix products (the fc);
     BN, ReLU, pooling and the additions of the shortcuts are not counted, as in the paper.
 
     Args:
         model: the network.
         input_size: the input's shape, batch included (MACs scale with the batch).
     """
-    first = next(model.parameters(), None)
-    device = first.device if first is not None else torch.device("cpu")
-    dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
-    x = torch.zeros(tuple(input_size), device=device, dtype=dtype)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            model(x)
-    finally:
-        model.train(was_training)
+    with model_run(model) as where, FlopCounterMode(display=False) as counter:
+        model(example_input(where, input_size))
     return counter.get_total_flops() // 2
 
 

@@ -18,6 +18,8 @@ Taught in chapters 2 and 3 (blocks, by hand) and chapter 4 (whole networks).
 
 from __future__ import annotations
 
+from resnet_edu.core.arguments import check_positive_int
+
 __all__ = [
     "conv_params",
     "bn_params",
@@ -32,18 +34,12 @@ __all__ = [
 ]
 
 
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
-
-
 def _kernel(kernel_size: int | tuple[int, int]) -> tuple[int, int]:
     if isinstance(kernel_size, tuple):
         if len(kernel_size) != 2:
             raise ValueError(f"kernel_size must be an int or a pair (kh, kw), got {kernel_size!r}")
-        return (_positive_int("kernel_size", kernel_size[0]), _positive_int("kernel_size", kernel_size[1]))
-    k = _positive_int("kernel_size", kernel_size)
+        return (check_positive_int("kernel_size", kernel_size[0]), check_positive_int("kernel_size", kernel_size[1]))
+    k = check_positive_int("kernel_size", kernel_size)
     return (k, k)
 
 
@@ -68,8 +64,8 @@ def conv_params(
             convolution, so their convolutions have none (paper section 3.4).
     """
     kh, kw = _kernel(kernel_size)
-    c_in = _positive_int("in_channels", in_channels)
-    c_out = _positive_int("out_channels", out_channels)
+    c_in = check_positive_int("in_channels", in_channels)
+    c_out = check_positive_int("out_channels", out_channels)
     return c_out * c_in * kh * kw + (c_out if bias else 0)
 
 
@@ -80,7 +76,7 @@ def bn_params(channels: int) -> int:
         channels: number of channels ``C``. The running mean and variance are
             buffers (not trained by the optimizer) and are not counted.
     """
-    return 2 * _positive_int("channels", channels)
+    return 2 * check_positive_int("channels", channels)
 
 
 def linear_params(in_features: int, out_features: int, bias: bool = True) -> int:
@@ -91,8 +87,8 @@ def linear_params(in_features: int, out_features: int, bias: bool = True) -> int
         out_features: output features (1000 ImageNet classes, 10 for CIFAR-10).
         bias: whether the layer has a bias (a ResNet's ``fc`` does).
     """
-    n_in = _positive_int("in_features", in_features)
-    n_out = _positive_int("out_features", out_features)
+    n_in = check_positive_int("in_features", in_features)
+    n_out = check_positive_int("out_features", out_features)
     return n_in * n_out + (n_out if bias else 0)
 
 
@@ -105,9 +101,9 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
         stride: stride along that axis.
         padding: zero padding on each side.
     """
-    size = _positive_int("size", size)
-    k = _positive_int("kernel_size", kernel_size)
-    s = _positive_int("stride", stride)
+    size = check_positive_int("size", size)
+    k = check_positive_int("kernel_size", kernel_size)
+    s = check_positive_int("stride", stride)
     if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
         raise ValueError(f"padding must be a non-negative int, got {padding!r}")
     if size + 2 * padding < k:
@@ -132,10 +128,10 @@ def conv_macs(
         out_w: output width ``W_out``.
     """
     kh, kw = _kernel(kernel_size)
-    c_in = _positive_int("in_channels", in_channels)
-    c_out = _positive_int("out_channels", out_channels)
-    h = _positive_int("out_h", out_h)
-    w = _positive_int("out_w", out_w)
+    c_in = check_positive_int("in_channels", in_channels)
+    c_out = check_positive_int("out_channels", out_channels)
+    h = check_positive_int("out_h", out_h)
+    w = check_positive_int("out_w", out_w)
     return c_in * kh * kw * c_out * h * w
 
 
@@ -146,7 +142,7 @@ def linear_macs(in_features: int, out_features: int) -> int:
         in_features: input features.
         out_features: output features.
     """
-    return _positive_int("in_features", in_features) * _positive_int("out_features", out_features)
+    return check_positive_int("in_features", in_features) * check_positive_int("out_features", out_features)
 
 
 def basic_block_params(
@@ -164,9 +160,9 @@ def basic_block_params(
             paper section 3.3); ``True`` always projects (option C); ``False`` never
             (identity or option A's parameter-free zero padding).
     """
-    c_in = _positive_int("in_channels", in_channels)
-    c = _positive_int("channels", channels)
-    s = _positive_int("stride", stride)
+    c_in = check_positive_int("in_channels", in_channels)
+    c = check_positive_int("channels", channels)
+    s = check_positive_int("stride", stride)
     residual = conv_params(c_in, c, 3) + bn_params(c) + conv_params(c, c, 3) + bn_params(c)
     if _projection(projection, s != 1 or c_in != c):
         return residual + conv_params(c_in, c, 1) + bn_params(c)
@@ -193,10 +189,10 @@ def bottleneck_params(
             ``True`` always; ``False`` never.
         expansion: output channels per bottleneck channel (4 in the paper).
     """
-    c_in = _positive_int("in_channels", in_channels)
-    c = _positive_int("channels", channels)
-    s = _positive_int("stride", stride)
-    c_out = c * _positive_int("expansion", expansion)
+    c_in = check_positive_int("in_channels", in_channels)
+    c = check_positive_int("channels", channels)
+    s = check_positive_int("stride", stride)
+    c_out = c * check_positive_int("expansion", expansion)
     residual = (
         conv_params(c_in, c, 1) + bn_params(c)
         + conv_params(c, c, 3) + bn_params(c)
@@ -228,9 +224,9 @@ def basic_block_macs(
         stride: stride of the first 3x3 convolution and of the projection.
         projection: as in :func:`basic_block_params`.
     """
-    c_in = _positive_int("in_channels", in_channels)
-    c = _positive_int("channels", channels)
-    s = _positive_int("stride", stride)
+    c_in = check_positive_int("in_channels", in_channels)
+    c = check_positive_int("channels", channels)
+    s = check_positive_int("stride", stride)
     ho = conv_output_size(h, 3, s, padding=1)
     wo = conv_output_size(w, 3, s, padding=1)
     macs = conv_macs(c_in, c, 3, ho, wo) + conv_macs(c, c, 3, ho, wo)
@@ -266,10 +262,10 @@ def bottleneck_macs(
         expansion: output channels per bottleneck channel (4 in the paper).
         stride_in_1x1: put the stride on the first 1x1 (paper) instead of the 3x3.
     """
-    c_in = _positive_int("in_channels", in_channels)
-    c = _positive_int("channels", channels)
-    s = _positive_int("stride", stride)
-    c_out = c * _positive_int("expansion", expansion)
+    c_in = check_positive_int("in_channels", in_channels)
+    c = check_positive_int("channels", channels)
+    s = check_positive_int("stride", stride)
+    c_out = c * check_positive_int("expansion", expansion)
     if not isinstance(stride_in_1x1, bool):
         raise TypeError(f"stride_in_1x1 must be True or False, got {stride_in_1x1!r}")
     ho = conv_output_size(h, 1, s)
@@ -277,7 +273,7 @@ def bottleneck_macs(
     if stride_in_1x1:
         macs = conv_macs(c_in, c, 1, ho, wo)
     else:
-        macs = conv_macs(c_in, c, 1, _positive_int("h", h), _positive_int("w", w))
+        macs = conv_macs(c_in, c, 1, check_positive_int("h", h), check_positive_int("w", w))
     macs += conv_macs(c, c, 3, ho, wo) + conv_macs(c, c_out, 1, ho, wo)
     if _projection(projection, s != 1 or c_in != c_out):
         macs += conv_macs(c_in, c_out, 1, ho, wo)

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from resnet_edu.core.tabular import html_table, text_table
+from resnet_edu.core.running import model_run
 from resnet_edu.core.levels import select_modules
 
 _WEIGHTED = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
@@ -148,9 +149,6 @@ def gradient_norms(
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not (isinstance(batch, (tuple, list)) and len(batch) == 2 and all(isinstance(t, torch.Tensor) for t in batch)):
         raise TypeError("batch must be a pair (images, labels) of tensors, e.g. next(iter(loader))")
-    first = next(model.parameters(), None)
-    device = first.device if first is not None else torch.device("cpu")
-    images, labels = batch[0].to(device), batch[1].to(device)
 
     signals: list[tuple[str, torch.Tensor]] = []
     layers: list[tuple[str, nn.Module]] = []
@@ -163,19 +161,17 @@ def gradient_norms(
         m.register_forward_hook(lambda mod, _i, _o: layers.append((names[mod], mod)))
         for m in model.modules() if isinstance(m, _WEIGHTED)
     ]
-    flags = {m: m.training for m in model.modules()}
     buffers = {name: b.clone() for name, b in model.named_buffers()}
     try:
-        model.train()
-        loss = loss_fn(model(images), labels)
-        signals = [(n, out) for n, out in signals if isinstance(out, torch.Tensor) and out.requires_grad]
-        weights = [m.weight for _, m in layers]
-        grads = torch.autograd.grad(loss, weights + [out for _, out in signals], allow_unused=True)
+        with model_run(model, training=True, grad=True) as where:
+            images, labels = batch[0].to(where.device), batch[1].to(where.device)
+            loss = loss_fn(model(images), labels)
+            signals = [(n, out) for n, out in signals if isinstance(out, torch.Tensor) and out.requires_grad]
+            weights = [m.weight for _, m in layers]
+            grads = torch.autograd.grad(loss, weights + [out for _, out in signals], allow_unused=True)
     finally:
         for hook in hooks:
             hook.remove()
-        for m, flag in flags.items():
-            m.training = flag
         with torch.no_grad():
             for name, b in model.named_buffers():
                 b.copy_(buffers[name])

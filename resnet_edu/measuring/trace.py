@@ -9,7 +9,6 @@ Taught in chapter 2 (a trace through each block) and chapter 4 (the seed's ResNe
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
@@ -18,7 +17,8 @@ import torch
 from torch import nn
 
 from resnet_edu.core.tabular import html_table, text_table
-from resnet_edu.core.levels import LEVELS, select_modules  # noqa: F401 (LEVELS re-exported)
+from resnet_edu.core.running import example_input, model_run
+from resnet_edu.core.levels import select_modules
 
 
 
@@ -73,7 +73,9 @@ class ShapeTrace:
         return self.rows[index]
 
     def __str__(self) -> str:
-        return format_trace(self)
+        headers, cells = _cells(self.rows)
+        footer = f"input {format_shape(self.input_shape)}; total parameters {self.total_parameters:,}"
+        return text_table(headers, cells, footer)
 
     def _repr_html_(self) -> str:
         headers, cells = _cells(self.rows)
@@ -88,20 +90,6 @@ def format_shape(shape: Sequence[int]) -> str:
         shape: a shape without the batch dimension (``()`` for a scalar per example).
     """
     return "x".join(str(d) for d in shape) if len(shape) else "scalar"
-
-
-def format_trace(trace: ShapeTrace | Sequence[TraceRow]) -> str:
-    """The trace as an aligned plain-text table (what ``print(trace)`` shows).
-
-    Args:
-        trace: a :class:`ShapeTrace`, or a list of :class:`TraceRow`.
-    """
-    rows = list(trace.rows if isinstance(trace, ShapeTrace) else trace)
-    headers, cells = _cells(rows)
-    footer = ""
-    if isinstance(trace, ShapeTrace):
-        footer = f"input {format_shape(trace.input_shape)}; total parameters {trace.total_parameters:,}"
-    return text_table(headers, cells, footer)
 
 
 def _cells(rows: Sequence[TraceRow]) -> tuple[list[str], list[list[str]]]:
@@ -156,20 +144,12 @@ def trace_shapes(
         module.register_forward_hook(lambda m, inp, out, p=path: calls.append((p, m, inp, out)))
         for path, module in modules
     ]
-    flags = {m: m.training for m in model.modules()}
-    first = next(model.parameters(), None)
-    device = first.device if first is not None else torch.device("cpu")
-    dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
-    x = torch.zeros((batch_size, *input_shape), device=device, dtype=dtype)
     try:
-        model.eval()
-        with torch.no_grad():
-            model(x)
+        with model_run(model) as where:
+            model(example_input(where, (batch_size, *input_shape)))
     finally:
         for hook in hooks:
             hook.remove()
-        for m, flag in flags.items():
-            m.training = flag
     rows = _rows(calls)
     if group_stem and level != "layers":
         rows = _group_stem(rows, getattr(model, "stage_names", None))
@@ -255,18 +235,30 @@ def summary(model: nn.Module, input_size: Sequence[int], depth: int = 3, **kwarg
         "row_settings": ("var_names",),
     }
     options.update(kwargs)
-    stats = torchinfo_summary(model, input_size=tuple(input_size), **options)
-    stats.__class__ = _with_unit_letters(type(stats))
-    return stats
+    return ModelSummary(torchinfo_summary(model, input_size=tuple(input_size), **options))
 
 
-@functools.cache
-def _with_unit_letters(cls: type) -> type:
-    # torchinfo 1.8 formats its Units enum with str(), which Python 3.11 changed to
-    # "Units.GIGABYTES": a subclass whose repr prints "(G)" again, as on Python 3.10
-    from torchinfo.enums import Units
+class ModelSummary:
+    """torchinfo's ``ModelStatistics``, printed with unit letters such as "(G)" on every Python.
 
-    def __repr__(self: Any) -> str:
-        return re.sub(r"\(Units\.([A-Z]+)\)", lambda m: f"({Units[m.group(1)].value})", cls.__repr__(self))
+    torchinfo 1.8 formats its ``Units`` enum with ``str()``, which Python 3.11 changed to
+    "Units.GIGABYTES". This wrapper prints the letters again and passes every attribute
+    through to the statistics (``total_params``, ``total_mult_adds``, ``summary_list``, ...).
 
-    return type(cls.__name__, (cls,), {"__repr__": __repr__})
+    Args:
+        statistics: what ``torchinfo.summary`` returned.
+    """
+
+    def __init__(self, statistics: Any) -> None:
+        self.statistics = statistics
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.statistics, name)
+
+    def __str__(self) -> str:
+        from torchinfo.enums import Units
+
+        text = str(self.statistics)
+        return re.sub(r"\(Units\.([A-Z]+)\)", lambda m: f"({Units[m.group(1)].value})", text)
+
+    __repr__ = __str__

@@ -20,10 +20,13 @@ from torch import nn
 
 from resnet_edu.core.arguments import check_choice, check_positive_int, check_positive_ints
 from resnet_edu.models.blocks import BasicBlock, Bottleneck, PlainBlock
-from resnet_edu.models.init import he_init_, zero_init_residual_
+from resnet_edu.models.init import default_init_, he_init_, zero_init_residual_
 from resnet_edu.models.shortcuts import SHORTCUT_OPTIONS
 
 STEMS: tuple[str, ...] = ("imagenet", "cifar")
+INITS: tuple[str, ...] = ("default", "he")
+#: The two kinds of network the book compares: no shortcuts, and shortcuts.
+KINDS: tuple[str, ...] = ("plain", "residual")
 
 
 class ResNet(nn.Module):
@@ -46,6 +49,9 @@ class ResNet(nn.Module):
         zero_init_residual: zero the last BN of each residual branch (chapter 7).
         norm_layer: norm constructor; ``nn.Identity`` builds the network without BN.
         stride_in_1x1: Bottleneck only: the paper's stride placement (see Bottleneck).
+        init: ``"he"`` (torchvision's init, :func:`~resnet_edu.models.init.he_init_`) or
+            ``"default"`` (then re-initialised with PyTorch's default,
+            :func:`~resnet_edu.models.init.default_init_`; chapter 5 compares them).
 
     Attributes:
         in_channels, num_classes: as given.
@@ -70,6 +76,7 @@ class ResNet(nn.Module):
         zero_init_residual: bool = False,
         norm_layer: Callable[[int], nn.Module] = nn.BatchNorm2d,
         stride_in_1x1: bool = False,
+        init: str = "he",
     ) -> None:
         super().__init__()
         block_kwargs = _block_kwargs(block, shortcut, stride_in_1x1, norm_layer)
@@ -81,6 +88,7 @@ class ResNet(nn.Module):
                 f"layers={list(layers)} but {len(widths)} in widths={list(widths)}"
             )
         check_choice("stem", stem, STEMS)
+        check_choice("init", init, INITS)
         self.in_channels = check_positive_int("in_channels", in_channels)
         self.num_classes = check_positive_int("num_classes", num_classes)
 
@@ -118,6 +126,8 @@ class ResNet(nn.Module):
 
         self.min_input_size = stem_stride * 2 ** (len(layers) - 1)
         he_init_(self)
+        if init == "default":
+            default_init_(self)
         if zero_init_residual:
             zero_init_residual_(self)
 
@@ -256,13 +266,15 @@ def cifar_blocks_per_stage(depth: int) -> int:
 def cifar_resnet(depth: int, **kwargs: Any) -> ResNet:
     """A CIFAR-10 ResNet of ``depth = 6n + 2`` layers (section 4.2), option A, 10 classes.
 
+    The book's digits networks are these with ``in_channels=1`` (1-channel 8x8 images);
+    chapter 5 adds ``norm_layer=nn.Identity`` (no BN) and ``init="default"``.
+
     Args:
         depth: 6n + 2, e.g. 20, 32, 44, 56, 110 (Table 6).
-        **kwargs: override any :class:`ResNet` argument (e.g. ``shortcut="B"``).
+        **kwargs: override any :class:`ResNet` argument (e.g. ``shortcut="B"``,
+            ``widths=(32, 64, 128)``, ``in_channels=1``).
     """
-    n = cifar_blocks_per_stage(depth)
-    options = {"stem": "cifar", "shortcut": "A", "num_classes": 10, **kwargs}
-    return ResNet(BasicBlock, [n, n, n], CIFAR_WIDTHS, **options)
+    return cifar_network(depth, "residual", **kwargs)
 
 
 def cifar_plain(depth: int, **kwargs: Any) -> ResNet:
@@ -272,9 +284,27 @@ def cifar_plain(depth: int, **kwargs: Any) -> ResNet:
         depth: 6n + 2, e.g. 20, 32, 44, 56, 110 (Figure 6, left).
         **kwargs: override any :class:`ResNet` argument.
     """
+    return cifar_network(depth, "plain", **kwargs)
+
+
+def cifar_network(depth: int, kind: str, **kwargs: Any) -> ResNet:
+    """A CIFAR-family network of ``depth = 6n + 2`` layers: ``kind`` ``"plain"`` or ``"residual"``.
+
+    Three stages of n blocks (widths 16/32/64), the 3x3 stem, option A shortcuts,
+    10 classes (section 4.2). The one builder behind :func:`cifar_resnet`,
+    :func:`cifar_plain` and every digits network of the book. Taught in chapter 4.
+
+    Args:
+        depth: 6n + 2.
+        kind: one of :data:`KINDS`.
+        **kwargs: override any :class:`ResNet` argument, ``widths`` included.
+    """
     n = cifar_blocks_per_stage(depth)
-    options = {"stem": "cifar", "num_classes": 10, **kwargs}
-    return ResNet(PlainBlock, [n, n, n], CIFAR_WIDTHS, **options)
+    check_choice("kind", kind, KINDS)
+    block = BasicBlock if kind == "residual" else PlainBlock
+    widths = kwargs.pop("widths", CIFAR_WIDTHS)
+    options = {"stem": "cifar", "shortcut": "A", "num_classes": 10, **kwargs}
+    return ResNet(block, [n, n, n], widths, **options)
 
 
 def resnet20(**kwargs: Any) -> ResNet:

@@ -30,7 +30,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from resnet_edu.teaching.checks.calls import SIZE_MISMATCH, attribute_path, explain_size_mismatch
+from resnet_edu.teaching.checks.calls import SIZE_MISMATCH, explain_size_mismatch, gradient_gaps, module_paths
 from resnet_edu.teaching.checks.result import describe_exception
 
 _POOLS = (nn.AvgPool2d, nn.MaxPool2d)
@@ -206,25 +206,19 @@ def _gradient_findings(model: nn.Module, outputs: list[torch.Tensor], tracker: _
     if not outputs:
         return [Finding("no-gradient", "model", "the output does not require grad, so nothing can be trained: "
                         "does forward detach, use torch.no_grad(), or go through numpy?")]
-    generator = torch.Generator().manual_seed(0)
-    loss = sum((o * torch.randn(o.shape, generator=generator, dtype=o.dtype)).sum() for o in outputs)
-    loss.backward()
-    findings, seen = [], set()
-    for module in model.modules():
-        if id(module) in seen:
-            continue
-        seen.add(id(module))
-        dead = [n for n, p in module.named_parameters(recurse=False) if p.requires_grad and p.grad is None]
-        if not dead:
-            continue
-        where = tracker.where(module)
-        what = f"{type(module).__name__} ({', '.join(dead)})"
-        if tracker.calls.get(id(module), 0) == 0:
-            message = f"{what} gets no gradient: it is created in __init__ but never called in forward."
-        else:
-            message = (f"{what} gets no gradient: it runs in forward, but its output never reaches the model's "
-                       "output (overwritten or discarded, e.g. `out = self.conv3(x)` instead of `self.conv3(out)`).")
-        findings.append(Finding("no-gradient", where, message))
+    unused, cut = gradient_gaps(model, outputs[0], tracker.calls)
+    layers = {path: layer for layer_id, path in module_paths(model).items()
+              for layer in model.modules() if id(layer) == layer_id}
+    findings = []
+    for paths, message in ((unused, "gets no gradient: it is created in __init__ but never called in forward."),
+                           (cut, "gets no gradient: it runs in forward, but its output never reaches the model's "
+                                 "output (overwritten or discarded, e.g. `out = self.conv3(x)` instead of "
+                                 "`self.conv3(out)`).")):
+        for path in paths:
+            layer = layers[path]
+            dead = [n for n, p in layer.named_parameters(recurse=False) if p.grad is None]
+            findings.append(Finding("no-gradient", _name(path.removeprefix("self.")),
+                                    f"{type(layer).__name__} ({', '.join(dead)}) {message}"))
     return findings
 
 

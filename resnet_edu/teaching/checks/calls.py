@@ -316,25 +316,13 @@ def backward_problems(module: nn.Module, out: torch.Tensor, calls: dict[int, int
             f"{label}: the output does not require grad, so nothing can be trained. Does forward "
             "detach the tensor, use torch.no_grad(), or build a new tensor from .data or numpy?"
         )
-    weights = torch.randn(out.shape, generator=torch.Generator().manual_seed(1))
     try:
-        (out * weights).sum().backward()
+        unused, cut = gradient_gaps(module, out, calls)
     except Exception as exc:
         hint = ""
         if "modified by an inplace operation" in str(exc):
             hint = " An in-place operation overwrote a tensor autograd still needed: write `out = out + identity`."
         raise Problem(f"{label}: backward raised {describe_exception(exc)}.{hint}") from None
-    paths = module_paths(module)
-    owner = {id(p): sub for sub in module.modules() for p in sub.parameters(recurse=False)}
-    unused, cut = [], []
-    for name, parameter in module.named_parameters():
-        if parameter.grad is not None and parameter.grad.abs().sum() > 0:
-            continue
-        layer = owner[id(parameter)]
-        path = paths[id(layer)]
-        target = unused if calls.get(id(layer), 0) == 0 else cut
-        if path not in target:
-            target.append(path)
     if unused:
         raise Problem(
             f"{label}: {', '.join(unused)} {'is' if len(unused) == 1 else 'are'} created in __init__ "
@@ -346,3 +334,35 @@ def backward_problems(module: nn.Module, out: torch.Tensor, calls: dict[int, int
             "not depend on them (they get no gradient): their result is overwritten or thrown away. "
             "Is each layer applied to the previous layer's output (`out = self.conv3(out)`, not `self.conv3(x)`)?"
         )
+
+
+def gradient_gaps(module: nn.Module, out: torch.Tensor, calls: dict[int, int]) -> tuple[list[str], list[str]]:
+    """Backpropagate a seeded random weighting of ``out``; the layers that got no gradient.
+
+    Shared by the checkers (:func:`backward_problems`) and :func:`~resnet_edu.teaching.diagnose.diagnose`.
+
+    Args:
+        module: the module (gradients accumulate into its parameters' ``.grad``).
+        out: an output of one forward, requiring grad.
+        calls: calls per layer during that forward (``id(layer) -> count``), to tell a layer
+            that never ran (first list) from one whose output was thrown away (second list).
+
+    Returns:
+        ``(unused, cut)``: paths of the layers never called, and of those called whose
+        result does not reach ``out``.
+    """
+    weights = torch.randn(out.shape, generator=torch.Generator().manual_seed(1), dtype=out.dtype)
+    (out * weights).sum().backward()
+    paths = module_paths(module)
+    owner = {id(p): sub for sub in module.modules() for p in sub.parameters(recurse=False)}
+    unused: list[str] = []
+    cut: list[str] = []
+    for _, parameter in module.named_parameters():
+        if not parameter.requires_grad or parameter.grad is not None:
+            continue
+        layer = owner[id(parameter)]
+        path = paths[id(layer)] or type(layer).__name__
+        target = unused if calls.get(id(layer), 0) == 0 else cut
+        if path not in target:
+            target.append(path)
+    return unused, cut
