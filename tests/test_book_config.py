@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import ast
+import email
 import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from book_tools.repo_url import (
-    chapter_notebooks,
-    first_cell_source,
-    install_target,
-    read_repository,
-    sync,
-)
+from book_tools.repo_url import first_cell_source, install_target, sync
+from book_tools.toc import chapter_notebooks, read_repository
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
@@ -113,25 +117,114 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in readme and "make book" in readme
 
 
-def test_the_wheel_ships_every_module(tmp_path):
-    """`pip install .` (Colab's route) must install every module, sub-packages included."""
-    import subprocess
-    import sys
-    import zipfile
+# ------------------------------------------------------------------ the package's wheel
 
-    import shutil
+# What `pip install .` or `pip install "resnet-edu @ git+..."` (Colab's route) installs: the
+# package alone. The book's tooling (tools/, book_tools) and its dependencies stay out.
+BOOK_ONLY_IMPORTS = {"nbformat", "nbgrader", "nbconvert", "nbclient", "yaml"}
+COPY_IGNORE = shutil.ignore_patterns(".git", ".venv*", "_build", "build", "student", "*.egg-info",
+                                     "__pycache__", ".ipynb_checkpoints", ".jupyter_cache")
 
-    source = tmp_path / "src"  # a clean copy: setuptools leaves a build/ folder behind
-    shutil.copytree(ROOT / "resnet_edu", source / "resnet_edu",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, source / name)
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Iterator[zipfile.ZipFile]:
+    """The wheel of the top-level project, built from a clean copy of the repository
+    (setuptools leaves build/ and *.egg-info behind in the folder it builds)."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    shutil.copytree(ROOT, tmp / "src", ignore=COPY_IGNORE)
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-         "--wheel-dir", str(tmp_path / "dist"), str(source)],
+         "-w", str(tmp / "dist"), str(tmp / "src")],
         check=True, capture_output=True,
     )
-    (wheel,) = (tmp_path / "dist").glob("resnet_edu-*.whl")
-    shipped = {name for name in zipfile.ZipFile(wheel).namelist() if name.endswith(".py")}
+    (path,) = (tmp / "dist").glob("*.whl")
+    with zipfile.ZipFile(path) as archive:
+        yield archive
+
+
+def _wheel_modules(archive: zipfile.ZipFile) -> dict[str, str]:
+    return {name: archive.read(name).decode("utf-8") for name in archive.namelist() if name.endswith(".py")}
+
+
+def _imported_top_level_names(source: str, filename: str) -> set[str]:
+    """Every absolute import of a module, at any depth (inside functions too)."""
+    names = set()
+    for node in ast.walk(ast.parse(source, filename)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_the_wheel_ships_every_module(wheel):
+    """`pip install .` (Colab's route) must install every module, sub-packages included."""
+    shipped = set(_wheel_modules(wheel))
     sources = {p.relative_to(ROOT).as_posix() for p in (ROOT / "resnet_edu").rglob("*.py")}
     assert sources - shipped == set(), f"missing from the wheel: {sorted(sources - shipped)}"
+
+
+def test_the_wheel_ships_the_package_and_nothing_of_the_book(wheel):
+    modules = _wheel_modules(wheel)
+    assert modules and all(name.startswith("resnet_edu/") for name in modules), sorted(modules)
+    assert not any(name.startswith("book_tools/") or "/book_tools/" in name for name in wheel.namelist())
+    gone = [name for name in modules if Path(name).stem in ("colab", "instructor")]
+    assert gone == [], f"book tooling back in the package: {gone} (it lives in tools/book_tools)"
+
+
+def test_no_module_of_the_wheel_imports_the_book_tooling(wheel):
+    """nbformat, nbgrader, nbconvert, nbclient and PyYAML are the tools' dependencies, not the package's."""
+    offenders = {name: sorted(_imported_top_level_names(source, name) & (BOOK_ONLY_IMPORTS | {"book_tools"}))
+                 for name, source in _wheel_modules(wheel).items()}
+    assert {name: found for name, found in offenders.items() if found} == {}
+
+
+def test_the_wheel_has_no_instructor_extra(wheel):
+    (metadata,) = [name for name in wheel.namelist() if name.endswith(".dist-info/METADATA")]
+    headers = email.message_from_bytes(wheel.read(metadata))
+    assert "instructor" not in (headers.get_all("Provides-Extra") or [])
+    requires = headers.get_all("Requires-Dist") or []
+    assert not [r for r in requires if re.match(r"(nbgrader|nbformat|nbconvert|pyyaml)\b", r, re.I)], requires
+
+
+# ------------------------------------------------------------------ Binder (.binder/)
+
+BINDER = ROOT / ".binder"
+CPU_INDEX = "--extra-index-url https://download.pytorch.org/whl/cpu"
+
+
+def _pins(path: Path) -> dict[str, str]:
+    """name (normalised) -> pinned version, for every `name==version` line of a requirements file."""
+    pins = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line and not line.startswith("-"):
+            name, sep, version = line.partition("==")
+            assert sep, f"{path.relative_to(ROOT)}: {line!r} is not pinned with =="
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
+    return pins
+
+
+def test_binder_pins_the_tested_versions_with_the_cpu_build_of_torch():
+    """.binder/requirements.txt (what mybinder.org installs) is a subset of requirements.txt,
+    version for version, except that torch is the CPU build from PyTorch's CPU index."""
+    binder, tested = _pins(BINDER / "requirements.txt"), _pins(ROOT / "requirements.txt")
+    assert binder["torch"] == tested["torch"] + "+cpu"
+    assert CPU_INDEX in [line.strip() for line in (BINDER / "requirements.txt").read_text().splitlines()]
+    for name in ("numpy", "matplotlib", "ipywidgets", "torchinfo", "scikit-learn", "tqdm", "pyyaml"):
+        assert name in binder, f".binder/requirements.txt does not install {name}"
+    assert "jupyter-book" not in binder and "nbgrader" not in binder  # building and grading: not on Binder
+    unknown = sorted(set(binder) - set(tested))
+    assert unknown == [], f"not in requirements.txt: {unknown}"
+    differ = {name: (version, tested[name]) for name, version in binder.items()
+              if name != "torch" and version != tested[name]}
+    assert differ == {}, f"Binder pins other versions than requirements.txt: {differ}"
+
+
+def test_binder_installs_the_package_and_python_3_11():
+    assert (BINDER / "runtime.txt").read_text().strip() == "python-3.11"
+    post_build = (BINDER / "postBuild").read_text()
+    assert post_build.startswith("#!/bin/bash\n") and "set -e" in post_build
+    assert re.search(r"^pip install .*--no-deps .*\. \./tools$", post_build, re.M), post_build
+    assert os.access(BINDER / "postBuild", os.X_OK)
+    assert not (ROOT / "binder").exists()  # repo2docker refuses both binder/ and .binder/

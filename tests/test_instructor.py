@@ -185,12 +185,12 @@ def test_invalid_chapter_is_refused(tmp_path):
 
 def test_missing_nbgrader_gives_the_install_command(monkeypatch, capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "nbgrader.preprocessors", None)  # makes the import fail
-    with pytest.raises(ImportError, match=re.escape('pip install "resnet-edu[instructor]"')):
+    with pytest.raises(ImportError, match=re.escape("pip install -e tools")):
         student_notebook(synthetic_chapter())
     (tmp_path / "book").mkdir()
     nbformat.write(synthetic_chapter(), str(tmp_path / "book" / "01.ipynb"))
     assert instructor.main(["student", str(tmp_path / "book"), str(tmp_path / "out")]) == 2
-    assert "resnet-edu[instructor]" in capsys.readouterr().err
+    assert "pip install -e tools" in capsys.readouterr().err
 
 
 def test_bad_folders(tmp_path):
@@ -250,3 +250,89 @@ def test_written_solution_cells_are_dropped():
     student = student_notebook(nb)
     assert [c.source for c in student.cells] == [exercise.source]
     assert instructor.is_solution_markdown(solution) and not instructor.is_solution_markdown(exercise)
+
+
+# ---------------------------------------------------------------- the exercise list (instructors page)
+
+def exercise_chapter():
+    """A chapter with one exercise of each kind: conceptual, computation (asserts), code (a checker)."""
+    cells = [
+        new_markdown_cell("# Chapter | one\n\nText."),
+        new_markdown_cell("```{exercise} Why shortcuts?\n:label: ex-why\n\nExplain.\n```"),
+        new_markdown_cell("```{solution} ex-why\n:class: dropdown\n\nBecause.\n```"),
+        new_markdown_cell(":::{exercise} Count\n:label: ex-count\n\nHow many?\n:::"),
+        new_code_cell("### BEGIN SOLUTION\nanswer = 4608\n### END SOLUTION", metadata=_meta("count", solution=True)),
+        new_code_cell("assert isinstance(answer, int)\nassert answer > 0\n### BEGIN HIDDEN TESTS\nassert answer == 4608\n"
+                      "### END HIDDEN TESTS", metadata=_meta("count-test", grade=True, points=1)),
+        new_markdown_cell("```{exercise} A block\n:label: ex-block\n\nWrite it.\n```"),
+        new_code_cell("class Block:\n    ### BEGIN SOLUTION\n    pass\n    ### END SOLUTION",
+                      metadata=_meta("block", solution=True)),
+        new_code_cell("check_basic_block(Block).assert_ok()\ncheck_nothing_real(Block)",
+                      metadata=_meta("block-test", grade=True, points=2.5)),
+    ]
+    return new_notebook(cells=cells)
+
+
+def test_exercises_are_read_from_the_cells(tmp_path):
+    from book_tools.exercises import exercise_problems, exercises
+
+    path = tmp_path / "01_chapter.ipynb"
+    nbformat.write(exercise_chapter(), str(path))
+    found = exercises(path)
+    assert [(e.title, e.label, e.kind) for e in found] == [
+        ("Why shortcuts?", "ex-why", "conceptual"), ("Count", "ex-count", "computation"),
+        ("A block", "ex-block", "code")]
+    count, block = found[1], found[2]
+    assert (count.grader.grade_id, count.grader.points, count.grader.asserts) == ("count-test", 1, 2)  # hidden ones not counted
+    assert count.solution.grade_id == "count" and block.grader.checkers == ["check_basic_block", "check_nothing_real"]
+    assert exercise_problems(path, found) == []
+
+    nb = exercise_chapter()
+    nb.cells[8].source = "print('no check')"
+    nb.cells[3].source = nb.cells[3].source.replace(":label: ex-count\n", "")
+    nbformat.write(nb, str(path))
+    assert exercise_problems(path, exercises(path)) == [
+        "01_chapter.ipynb: exercise 'Count' has no :label:",
+        "01_chapter.ipynb: exercise 'A block': its autograder cell checks nothing"]
+
+
+def test_exercise_tables(tmp_path):
+    from book_tools.exercises import chapter_table, chapter_title, exercises, minutes, summary_table
+
+    path = tmp_path / "01_chapter.ipynb"
+    nbformat.write(exercise_chapter(), str(path))
+    found = exercises(path)
+    assert chapter_title(path) == "Chapter | one"
+    assert (minutes(["conceptual"]), minutes(["computation"]), minutes(["conceptual", "code"])) == (
+        "5-10 min", "10 min", "25-40 min")
+    assert summary_table({path: found}).splitlines()[2] == r"| Chapter \| one | 3 | 1 / 1 / 1 | 3.5 | 35-50 min |"
+    assert summary_table({path: []}) == ""
+    rows = chapter_table(path, found).splitlines()
+    assert rows[0] == r"**Chapter \| one**"
+    assert rows[4] == ("| Why shortcuts? (`ex-why`) | conceptual, 5-10 min | - "
+                       "| the instructor, against the solution (prose answer) |")
+    assert rows[5] == ("| Count (`ex-count`) | computation, 10 min | 1 (`count-test`) "
+                       "| 2 `assert` statement(s) in the autograder cell |")
+    assert rows[6].startswith("| A block (`ex-block`) | code, 20-30 min | 2.5 (`block-test`) | `check_basic_block`: ")
+    assert rows[6].endswith("; `check_nothing_real`: (not a resnet_edu.teaching.checks checker) |")
+
+
+def test_colab_links_and_the_book_root(tmp_path):
+    from book_tools.exercises import book_root, colab_link, colab_table, github_slug
+
+    slug = github_slug("https://github.com/someone/fork.git")
+    assert slug == "someone/fork"
+    assert colab_link(slug, Path("book/01_x.ipynb"), "dev") == (
+        "https://colab.research.google.com/github/someone/fork/blob/dev/student/01_x.ipynb")
+    assert colab_table(slug, [Path("book/01_x.ipynb")]).splitlines()[2] == (
+        "| `01_x` | <https://colab.research.google.com/github/someone/fork/blob/main/student/01_x.ipynb> |")
+    assert book_root(BOOK) == BOOK.parent
+    assert book_root(tmp_path) is None or (book_root(tmp_path) / "_toc.yml").exists()
+
+
+def test_every_exercise_of_the_book_is_complete():
+    """What the instructors page asserts when the book is built."""
+    from book_tools.exercises import exercise_problems, exercises
+
+    problems = [p for chapter in CHAPTERS for p in exercise_problems(chapter, exercises(chapter))]
+    assert problems == []

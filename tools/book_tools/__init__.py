@@ -3,4 +3,5 @@
 - :mod:`book_tools.toc`: the pages of ``_toc.yml`` and the repository of ``_config.yml``.
 - :mod:`book_tools.repo_url`: the standard first cell of every chapter, kept in sync with ``_config.yml``.
 - :mod:`book_tools.student`: nbgrader student copies of the chapters.
+- :mod:`book_tools.exercises`: every exercise of the chapters, for the instructors page.
 """

@@ -14,9 +14,9 @@ Command line (``make student`` calls the first)::
     python -m book_tools.student student book/ student/ --check   # and run each to its first exercise
     python -m book_tools.student validate book/
 
-nbgrader is an optional dependency: ``pip install "resnet-edu[instructor]"``. No course
-database is needed: the preprocessors run on their own, as under ``jupyter nbconvert``.
-Used by ``make student``.
+nbgrader is a dependency of the book's tools, not of the package: ``pip install -e tools``
+in a clone (``make`` does it). No course database is needed: the preprocessors run on their
+own, as under ``jupyter nbconvert``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
-INSTALL_HINT = 'nbgrader is needed to make student copies: pip install "resnet-edu[instructor]"'
+INSTALL_HINT = "nbgrader is needed to make student copies: pip install -e tools (in a clone of the repository)"
 
 
 def _nbgrader_preprocessors() -> list[Any]:
