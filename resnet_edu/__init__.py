@@ -28,6 +28,7 @@ from resnet_edu.models.blocks import BasicBlock, Bottleneck, PlainBlock, PreActB
 from resnet_edu.models.init import default_init_, he_init_, zero_init_residual_
 from resnet_edu.models.networks import (
     CIFAR_WIDTHS,
+    IMAGENET_RESNETS,
     INITS,
     KINDS,
     ResNet,
@@ -59,7 +60,7 @@ from resnet_edu.models.vgg import VGG, vgg16
 
 __all__ += ["PlainBlock", "BasicBlock", "Bottleneck", "PreActBlock", "conv1x1", "conv3x3"]
 __all__ += ["SHORTCUT_OPTIONS", "ZeroPadShortcut", "make_shortcut", "he_init_", "default_init_", "zero_init_residual_"]
-__all__ += ["ResNet", "make_stage", "KINDS", "INITS", "CIFAR_WIDTHS", "cifar_blocks_per_stage", "cifar_network"]
+__all__ += ["ResNet", "make_stage", "IMAGENET_RESNETS", "KINDS", "INITS", "CIFAR_WIDTHS", "cifar_blocks_per_stage", "cifar_network"]
 __all__ += ["cifar_resnet", "cifar_plain", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
 __all__ += ["plain18", "plain34", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110"]
 __all__ += ["plain20", "plain32", "plain44", "plain56", "plain110", "VGG", "vgg16"]
@@ -137,11 +138,11 @@ from resnet_edu.teaching.checks import (
     describe_exception,
 )
 from resnet_edu.teaching.diagnose import Diagnosis, diagnose
-from resnet_edu.teaching.plots import plot_gradient_norms, plot_gradient_sweep, plot_histories, plot_lesion
+from resnet_edu.teaching.plots import plot_gradient_norms, plot_gradient_sweep, plot_histories, plot_lesion, plot_sweep_run
 from resnet_edu.teaching.widgets import explorer, figure_to_png, live_explorer
 
 __all__ += ["check_plain_block", "check_basic_block", "check_bottleneck", "check_preact_block"]
 __all__ += ["check_zero_pad_shortcut", "check_make_stage", "check_cifar_depth", "check_answer", "check_param_count"]
 __all__ += ["CheckResult", "describe_exception", "diagnose", "Diagnosis"]
-__all__ += ["plot_gradient_norms", "plot_gradient_sweep", "plot_histories", "plot_lesion"]
+__all__ += ["plot_gradient_norms", "plot_gradient_sweep", "plot_histories", "plot_lesion", "plot_sweep_run"]
 __all__ += ["explorer", "live_explorer", "figure_to_png"]

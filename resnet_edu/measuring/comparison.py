@@ -23,14 +23,11 @@ from torch import nn
 from resnet_edu.core.tabular import html_table, text_table
 from resnet_edu.measuring.published import PUBLISHED_CIFAR, PUBLISHED_IMAGENET, Published, PublishedCifar
 from resnet_edu.measuring.counting import count_macs, count_parameters
-from resnet_edu.models.networks import cifar_blocks_per_stage, cifar_resnet, resnet18, resnet34, resnet50, resnet101, resnet152
+from resnet_edu.models.networks import IMAGENET_RESNETS, cifar_blocks_per_stage, cifar_resnet
 from resnet_edu.models.vgg import vgg16
 
 
-_BUILDERS: dict[str, Callable[..., nn.Module]] = {
-    "resnet18": resnet18, "resnet34": resnet34, "resnet50": resnet50,
-    "resnet101": resnet101, "resnet152": resnet152, "vgg16": vgg16,
-}
+_BUILDERS: dict[str, Callable[..., nn.Module]] = {**IMAGENET_RESNETS, "vgg16": vgg16}
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,7 @@ class ResNet(nn.Module):
             exactly this size the last stage is 1x1, so BatchNorm in training mode needs
             a batch of at least 2 (PyTorch's "Expected more than 1 value per channel").
         stage_names: ``["layer1", ..., "layerK"]``, in forward order.
+        blocks_per_stage: blocks in each stage, ``layers`` as given (``(3, 4, 6, 3)`` for ResNet-34).
     """
 
     def __init__(
@@ -109,6 +110,7 @@ class ResNet(nn.Module):
         # Stages layer1..layerK: the first keeps the resolution, the others halve it.
         channels = widths[0]
         self.stage_names: list[str] = []
+        self.blocks_per_stage: tuple[int, ...] = tuple(layers)
         for k, (num_blocks, width) in enumerate(zip(layers, widths), start=1):
             stride = 1 if k == 1 else 2
             stage = make_stage(block, channels, width, num_blocks, stride, **block_kwargs)
@@ -131,12 +133,20 @@ class ResNet(nn.Module):
         if zero_init_residual:
             zero_init_residual_(self)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self._check_input(x)
+    def stem(self, x: torch.Tensor) -> torch.Tensor:
+        """The stem alone: conv1, bn1, relu, maxpool (the input of ``layer1``)."""
         x = self.conv1(x)  # (N, w1, H/2, W/2) imagenet | (N, w1, H, W) cifar
         x = self.bn1(x)
         x = self.relu(x)
-        x = self.maxpool(x)  # (N, w1, H/4, W/4) imagenet | unchanged cifar
+        return self.maxpool(x)  # (N, w1, H/4, W/4) imagenet | unchanged cifar
+
+    def named_blocks(self) -> list[tuple[str, nn.Module]]:
+        """Every block in forward order, with its path: ``[("layer1.0", block), ...]``."""
+        return [(f"{name}.{i}", block) for name in self.stage_names for i, block in enumerate(getattr(self, name))]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._check_input(x)
+        x = self.stem(x)  # (N, w1, H/4, W/4) imagenet | (N, w1, H, W) cifar
         for name in self.stage_names:
             x = getattr(self, name)(x)  # layer k: (N, e*w_k, H', W'), H' halved for k > 1
         if self.final_bn is not None:
@@ -229,6 +239,12 @@ def resnet101(**kwargs: Any) -> ResNet:
 def resnet152(**kwargs: Any) -> ResNet:
     """ResNet-152: Bottleneck x [3, 8, 36, 3]; 60,192,808 parameters. Args: see :class:`ResNet`."""
     return ResNet(Bottleneck, [3, 8, 36, 3], **kwargs)
+
+
+#: The ImageNet ResNets of Table 1 by name, for loops over the family.
+IMAGENET_RESNETS: dict[str, Callable[..., ResNet]] = {
+    "resnet18": resnet18, "resnet34": resnet34, "resnet50": resnet50, "resnet101": resnet101, "resnet152": resnet152,
+}
 
 
 def plain18(**kwargs: Any) -> ResNet:

@@ -134,3 +134,41 @@ def plot_lesion(records: Sequence, title: str = "Deleting one block at a time") 
     ax.legend(fontsize="small")
     fig.tight_layout()
     return fig
+
+
+_KIND_COLOURS = {"plain": "tab:orange", "residual": "tab:blue"}
+
+
+def plot_sweep_run(run: GradientRun, twin: GradientRun | None = None,
+                   ylim: tuple[float, float] = (1e-30, 1e10)) -> Figure:
+    """One sweep record's backward signal relative to its last block; its twin thin and grey.
+
+    The frames of chapter 5's explorer: ``||dL/dx_l|| / ||dL/dx_L||`` block by block, on a
+    log scale, with a dotted line at 1.
+
+    Args:
+        run: a :class:`~resnet_edu.experiments.gradient_sweep.GradientRun`.
+        twin: the same setting with the other kind (plain or residual), drawn for comparison.
+        ylim: the y-axis limits.
+    """
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    ax.axhline(1.0, color="0.6", linewidth=0.8, linestyle=":")
+    styles = [(twin, {"color": "0.6", "linewidth": 1}),
+              (run, {"color": _KIND_COLOURS[run.kind], "linewidth": 2.5})]
+    for record, style in styles:
+        if record is None:
+            continue
+        relative = [norm / record.signal_norms[-1] for norm in record.signal_norms]
+        label = f"{record.kind}-{record.depth} (ratio {record.ratio:.1e})"
+        ax.plot(range(len(relative)), relative, label=label, **style)
+    ax.set_yscale("log", nonpositive="mask")
+    ax.set_ylim(*ylim)
+    ax.set_xlim(0, max(55, len(run.signal_norms) - 1))
+    bn = "on" if run.batch_norm else "off"
+    init = "He" if run.init == "he" else "default"
+    ax.set(xlabel="block l (0 = stem output, right = last block)",
+           ylabel="||dL/dx_l|| / ||dL/dx_L||",
+           title=f"{run.kind}-{run.depth}, BN {bn}, {init} init; loss at init {run.loss:.2g}")
+    ax.legend(loc="lower right", fontsize="small")
+    fig.tight_layout()
+    return fig
