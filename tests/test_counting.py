@@ -52,18 +52,38 @@ def test_count_macs_restores_the_mode_and_leaves_bn_statistics_alone(training):
     assert torch.equal(model.bn1.running_mean, before[0]) and torch.equal(model.bn1.num_batches_tracked, before[1])
 
 
+# The large networks are built on the meta device: no weights, counted in milliseconds.
+
+
 @pytest.mark.parametrize("name, gmacs", TORCHVISION_GMACS.items())
-def test_macs_at_224_match_torchvision_within_half_a_percent(name, gmacs):
-    macs = count_macs(getattr(resnet_edu, name)())
-    assert macs / 1e9 == pytest.approx(gmacs, rel=0.005)
+def test_macs_at_224_match_torchvision_within_half_a_percent(meta_model, name, gmacs):
+    assert count_macs(meta_model(name)) / 1e9 == pytest.approx(gmacs, rel=0.005)
 
 
 @pytest.mark.parametrize("name, gmacs", PAPER_GMACS.items())
-def test_papers_stride_placement_matches_table_1(name, gmacs):
-    macs = count_macs(getattr(resnet_edu, name)(stride_in_1x1=True))
+def test_papers_stride_placement_matches_table_1(meta_model, name, gmacs):
+    macs = count_macs(meta_model(name, stride_in_1x1=True))
     assert abs(macs / 1e9 - gmacs) <= 0.1
     # and it is cheaper than torchvision's placement by a visible margin
     assert TORCHVISION_GMACS[name] - macs / 1e9 > 0.2
+
+
+def test_plain34_is_resnet34_less_its_three_projections(meta_model):
+    # 1x1 projections 64->128 at 28x28, 128->256 at 14x14, 256->512 at 7x7
+    projections = 64 * 128 * 28 * 28 + 128 * 256 * 14 * 14 + 256 * 512 * 7 * 7
+    assert count_macs(meta_model("plain34")) == count_macs(meta_model("resnet34")) - projections
+    assert count_macs(meta_model("plain34")) == count_macs(meta_model("resnet34", shortcut="A"))
+
+
+def test_vgg16_at_224_matches_torchvision(meta_model):
+    # torchvision's documentation: 138,357,544 parameters, 15.47 GFLOPS (multiply-adds)
+    model = meta_model("vgg16")
+    assert count_parameters(model) == 138_357_544
+    assert count_macs(model) / 1e9 == pytest.approx(15.47, abs=0.005)
+
+
+def test_count_macs_on_the_meta_device_equals_the_real_count(meta_model):
+    assert count_macs(meta_model("resnet20"), (2, 3, 32, 32)) == count_macs(resnet_edu.resnet20(), (2, 3, 32, 32))
 
 
 def test_cifar_resnet20_macs():

@@ -6,8 +6,6 @@ torchvision's model documentation).
 
 from __future__ import annotations
 
-import functools
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -23,6 +21,7 @@ from resnet_edu import (
     cifar_plain,
     cifar_resnet,
     count_parameters,
+    count_weighted_layers,
 )
 from resnet_edu.models.init import default_init_, he_init_
 from resnet_edu.models.shortcuts import ZeroPadShortcut
@@ -53,12 +52,6 @@ ALL_NAMED = [*IMAGENET_PARAMS, "plain18", "plain34", *(f"resnet{d}" for d in CIF
 def build(name: str, **kwargs) -> ResNet:
     torch.manual_seed(0)
     return getattr(resnet_edu, name)(**kwargs)
-
-
-@functools.lru_cache(maxsize=None)
-def built(name: str) -> ResNet:
-    """A default model built once per session, for tests that only read it (saves ~5 s)."""
-    return build(name)
 
 
 # ----- the expected torchvision state_dict, generated independently ---------------------------
@@ -160,8 +153,8 @@ def random_state(shapes: dict[str, tuple], seed: int = 0) -> dict[str, torch.Ten
 
 
 @pytest.mark.parametrize("name", list(IMAGENET_LAYERS))
-def test_state_dict_names_and_shapes_equal_torchvisions(name):
-    model = built(name)
+def test_state_dict_names_and_shapes_equal_torchvisions(meta_model, name):
+    model = meta_model(name)
     ours = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     expected = torchvision_state_shapes(*IMAGENET_LAYERS[name])
     assert set(ours) - set(expected) == set()
@@ -192,81 +185,80 @@ def test_torchvision_checkpoint_loads_strictly_and_gives_torchvisions_outputs(na
 
 
 @pytest.mark.parametrize("name, expected", IMAGENET_PARAMS.items())
-def test_imagenet_parameter_counts(name, expected):
-    assert count_parameters(built(name)) == expected
+def test_imagenet_parameter_counts(meta_model, name, expected):
+    assert count_parameters(meta_model(name)) == expected
 
 
 @pytest.mark.parametrize("depth, expected", CIFAR_PARAMS.items())
-def test_cifar_parameter_counts_both_options_and_plain_twin(depth, expected):
-    assert count_parameters(built(f"resnet{depth}")) == expected
-    assert count_parameters(cifar_resnet(depth, shortcut="A")) == expected
-    assert count_parameters(cifar_resnet(depth, shortcut="B")) == expected + OPTION_B_EXTRA
+def test_cifar_parameter_counts_both_options_and_plain_twin(meta_model, depth, expected):
+    assert count_parameters(meta_model(f"resnet{depth}")) == expected
+    assert count_parameters(meta_model("cifar_resnet", depth=depth, shortcut="A")) == expected
+    assert count_parameters(meta_model("cifar_resnet", depth=depth, shortcut="B")) == expected + OPTION_B_EXTRA
     # Option C projects every shortcut: a 1x1 conv + BN (c_in * c + 2c) in each of the 3n blocks
     n = (depth - 2) // 6
     option_c_extra = n * (16 * 16 + 32) + (16 * 32 + 64) + (n - 1) * (32 * 32 + 64) + (32 * 64 + 128) + (n - 1) * (
         64 * 64 + 128
     )
-    assert count_parameters(cifar_resnet(depth, shortcut="C")) == expected + option_c_extra
-    assert count_parameters(built(f"plain{depth}")) == expected  # "the same number of parameters"
+    assert count_parameters(meta_model("cifar_resnet", depth=depth, shortcut="C")) == expected + option_c_extra
+    assert count_parameters(meta_model(f"plain{depth}")) == expected  # "the same number of parameters"
 
 
 @pytest.mark.parametrize("name", ["resnet18", "resnet34"])
-def test_imagenet_option_b_differs_from_a_by_the_three_projections(name):
+def test_imagenet_option_b_differs_from_a_by_the_three_projections(meta_model, name):
     # stages 2-4 each open with a 1x1 conv + BN: 64->128, 128->256, 256->512
     projections = sum(c_in * c_out + 2 * c_out for c_in, c_out in [(64, 128), (128, 256), (256, 512)])
-    assert count_parameters(build(name, shortcut="A")) == IMAGENET_PARAMS[name] - projections
-    plain = build(name.replace("resnet", "plain"))
+    assert count_parameters(meta_model(name, shortcut="A")) == IMAGENET_PARAMS[name] - projections
+    plain = meta_model(name.replace("resnet", "plain"))
     assert count_parameters(plain) == IMAGENET_PARAMS[name] - projections
 
-
-# ----- the name is the depth ------------------------------------------------------------------
-
-
-def weighted_layers(model: nn.Module) -> int:
-    """Convolutions and fc layers on the main path (shortcut projections are not counted)."""
-    return sum(1 for name, m in model.named_modules()
-               if isinstance(m, (nn.Conv2d, nn.Linear)) and "downsample" not in name)
-
-
-@pytest.mark.parametrize("name", ALL_NAMED)
-def test_each_name_is_its_depth(name):
-    depth = int("".join(ch for ch in name if ch.isdigit()))
-    assert weighted_layers(built(name)) == depth
+# The name is the depth: tests/test_counting.py (count_weighted_layers of every named network).
 
 
 # ----- shapes, forward and backward -----------------------------------------------------------
 
 
+def num_classes_of(name: str) -> int:
+    return 1000 if name in IMAGENET_PARAMS or name in ("plain18", "plain34") else 10
+
+
 @pytest.mark.parametrize("name", ALL_NAMED)
-def test_forward_and_backward_of_every_model(name):
-    model = built(name)
+def test_forward_shape_of_every_model(meta_model, name):
+    model = meta_model(name).eval()
     size = 32 if model.min_input_size == 32 else 8
-    x = torch.randn(2, 3, size, size)
-    out = model(x)
-    assert out.shape == (2, model.num_classes)
-    assert model.num_classes == (1000 if name in IMAGENET_PARAMS or name in ("plain18", "plain34") else 10)
+    with torch.no_grad():
+        out = model(torch.empty(2, 3, size, size, device="meta"))
+    assert out.shape == (2, model.num_classes) and model.num_classes == num_classes_of(name)
+
+
+# One network per block kind and stem runs forward and backward for real; ResNet-101/152 only add
+# depth (the same Bottleneck as ResNet-50) and take 10-30 s, so they run in `make test` alone.
+@pytest.mark.parametrize(
+    "name",
+    ["resnet18", "resnet50", "plain18", "resnet20", "plain20", "resnet110",
+     pytest.param("resnet101", marks=pytest.mark.slow), pytest.param("resnet152", marks=pytest.mark.slow)],
+)
+def test_backward_reaches_every_parameter(name):
+    model = build(name)
+    size = 32 if model.min_input_size == 32 else 8
+    out = model(torch.randn(2, 3, size, size))
     out.logsumexp(dim=1).mean().backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
-    model.zero_grad(set_to_none=True)  # the cached model is shared: free the gradients
 
 
-def test_min_input_size_and_non_square_inputs():
-    assert build("resnet18").min_input_size == 32  # 2 (conv1) * 2 (maxpool) * 2 * 2 * 2 (stages 2-4)
-    assert build("resnet20").min_input_size == 4  # stages 2 and 3
-    model = build("resnet18").eval()
-    with torch.no_grad():
-        assert model(torch.randn(1, 3, 32, 32)).shape == (1, 1000)
-        assert model(torch.randn(1, 3, 224, 224)).shape == (1, 1000)
-        assert model(torch.randn(1, 3, 40, 75)).shape == (1, 1000)
+def test_min_input_size_and_non_square_inputs(meta_model):
+    assert meta_model("resnet18").min_input_size == 32  # 2 (conv1) * 2 (maxpool) * 2 * 2 * 2 (stages 2-4)
+    assert meta_model("resnet20").min_input_size == 4  # stages 2 and 3
+    model = meta_model("resnet18").eval()
+    for shape in [(1, 3, 32, 32), (1, 3, 224, 224), (1, 3, 40, 75)]:
+        assert model(torch.empty(shape, device="meta")).shape == (1, 1000)
 
 
-def test_stage_shapes_follow_table_1():
-    model = build("resnet50").eval()
+def test_stage_shapes_follow_table_1(meta_model):
+    model = meta_model("resnet50").eval()
     seen = {}
     for name in ("maxpool", "layer1", "layer2", "layer3", "layer4"):
         getattr(model, name).register_forward_hook(lambda m, i, o, name=name: seen.__setitem__(name, tuple(o.shape)))
-    with torch.no_grad():
-        model(torch.randn(1, 3, 224, 224))
+    model(torch.empty(1, 3, 224, 224, device="meta"))
     assert seen == {"maxpool": (1, 64, 56, 56), "layer1": (1, 256, 56, 56), "layer2": (1, 512, 28, 28),
                     "layer3": (1, 1024, 14, 14), "layer4": (1, 2048, 7, 7)}
 
@@ -275,8 +267,8 @@ def test_stage_shapes_follow_table_1():
 
 
 @pytest.mark.parametrize("name", ["plain18", "plain34", "plain20", "plain110"])
-def test_plain_twins_contain_no_shortcut(name):
-    model = built(name)
+def test_plain_twins_contain_no_shortcut(meta_model, name):
+    model = meta_model(name)
     blocks = [m for m in model.modules() if isinstance(m, nn.Sequential) for m in m]
     assert blocks and all(type(b) is PlainBlock for b in blocks)
     assert not any(isinstance(m, ZeroPadShortcut) for m in model.modules())
@@ -299,13 +291,15 @@ def test_general_builder_expresses_the_seeds_variants():
     assert grey.conv1.weight.shape == (64, 1, 7, 7)
     assert grey(torch.randn(2, 1, 32, 32)).shape == (2, 10)
     # seed 000: ResNet-50 with a 384-dimensional output
-    embed = resnet_edu.resnet50(num_classes=384)
+    with torch.device("meta"):
+        embed = resnet_edu.resnet50(num_classes=384)
     assert embed.fc.weight.shape == (384, 2048)
     assert count_parameters(embed) == IMAGENET_PARAMS["resnet50"] - 2049 * (1000 - 384)
     # a depth nobody named: 26 layers of basic blocks = 1 + 2 * (3 + 3 + 3 + 3) + 1
-    r26 = ResNet(BasicBlock, [3, 3, 3, 3])
-    assert weighted_layers(r26) == 26
-    assert r26(torch.randn(2, 3, 32, 32)).shape == (2, 1000)
+    with torch.device("meta"):
+        r26 = ResNet(BasicBlock, [3, 3, 3, 3])
+        assert count_weighted_layers(r26) == 26
+        assert r26(torch.empty(2, 3, 32, 32)).shape == (2, 1000)
     # and fewer or more stages than four
     assert ResNet(Bottleneck, [1, 1], widths=(8, 16), stem="cifar", num_classes=5)(torch.randn(2, 3, 4, 4)).shape == (2, 5)
 
@@ -323,8 +317,8 @@ def test_norm_layer_identity_builds_a_network_without_bn():
     assert model(torch.randn(2, 3, 8, 8)).shape == (2, 10)
 
 
-def test_stride_in_1x1_is_the_papers_placement():
-    model = build("resnet50", stride_in_1x1=True)
+def test_stride_in_1x1_is_the_papers_placement(meta_model):
+    model = meta_model("resnet50", stride_in_1x1=True)
     assert model.layer2[0].conv1.stride == (2, 2) and model.layer2[0].conv2.stride == (1, 1)
     assert count_parameters(model) == IMAGENET_PARAMS["resnet50"]
     with pytest.raises(ValueError, match="only applies to Bottleneck"):
@@ -344,7 +338,7 @@ def test_seeded_construction_is_reproducible_and_the_seed_matters():
 
 
 def test_he_init_as_torchvision():
-    model = built("resnet50")
+    model = build("resnet50")
     w = model.layer4[0].conv2.weight  # 512 x 512 x 3 x 3: fan_out = 512 * 9
     assert w.std().item() == pytest.approx((2 / (512 * 9)) ** 0.5, rel=0.02)
     assert w.mean().abs().item() < 1e-3

@@ -1,4 +1,4 @@
-"""Tests for resnet_edu.measuring.costs.table1: the paper's Table 1 read off the built networks."""
+"""Tests for resnet_edu.measuring.table1: the paper's Table 1 read off the built networks."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import resnet_edu
-from resnet_edu.measuring.costs import table1
+from resnet_edu.measuring.table1 import table1
 
 NAMES = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
 
