@@ -9,23 +9,34 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from resnet_edu import plain20, resnet18, resnet20
+from resnet_edu import Bottleneck, ResNet, plain20, resnet18, resnet20, resnet50
 from resnet_edu.experiments.lesion import (
     LesionRecord,
+    LesionStudy,
     ShortcutOnly,
     deletable_blocks,
-    format_lesion,
     lesion_study,
     replaced,
 )
-from resnet_edu.core.threads import torch_threads
 from resnet_edu.models.shortcuts import ZeroPadShortcut
 
+pytestmark = pytest.mark.usefixtures("one_thread")
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    with torch_threads(1):
-        yield
+
+def block_inputs(model: nn.Module, x: torch.Tensor, paths: list[str]) -> dict[str, torch.Tensor]:
+    """The tensor each block at ``paths`` receives when ``model`` runs on ``x``."""
+    seen: dict[str, torch.Tensor] = {}
+    handles = [
+        model.get_submodule(p).register_forward_pre_hook(lambda _m, args, p=p: seen.setdefault(p, args[0]))
+        for p in paths
+    ]
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return seen
 
 
 def test_which_blocks_can_be_deleted():
@@ -79,8 +90,59 @@ def test_lesion_study_records_and_leaves_the_model_alone():
     assert all(r.replaced_by == "identity" and 0 <= r.test_error <= 1 for r in records[1:])
     assert model.training
     assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
-    text = format_lesion(records)
+    assert isinstance(records, LesionStudy)
+    text = str(records)
     assert "none (intact)" in text and "layer3.2" in text and "plain-20" in text.splitlines()[0]
+    assert str(records.table()) == text and "layer3.2" in records._repr_html_()
+
+
+def test_lesion_study_prints_one_column_per_network():
+    records = LesionStudy([
+        LesionRecord("resnet-20", None, "intact", 0.05),
+        LesionRecord("resnet-20", "layer1.0", "identity", 0.125),
+        LesionRecord("plain-20", None, "intact", 0.0625),
+    ])
+    lines = str(records).splitlines()
+    assert lines[0].split() == ["deleted", "block", "resnet-20", "plain-20"]
+    assert lines[2].split() == ["none", "(intact)", "5.0%", "6.2%"]
+    assert lines[3].split() == ["layer1.0", "12.5%", "-"]  # plain-20 has no record for it
+    assert lines[-1] == "test error with one block deleted"
+
+
+@pytest.mark.parametrize("stride_in_1x1", [False, True], ids=["torchvision", "paper"])
+@pytest.mark.parametrize("widths", [(16, 32), (16, 16)], ids=["widening", "same-width"])
+def test_same_shape_only_skips_every_strided_bottleneck(stride_in_1x1, widths):
+    """A Bottleneck's stride is on conv2 (torchvision) or conv1 (the paper): both count.
+
+    With widths (16, 16) layer2.0 keeps the channels (64 in, 16 * 4 out) and only its stride
+    changes the shape, so a check of conv1's stride alone would let it through.
+    """
+    torch.manual_seed(0)
+    model = ResNet(Bottleneck, [2, 2], widths, stem="cifar", num_classes=10, stride_in_1x1=stride_in_1x1).eval()
+    same = dict(deletable_blocks(model, same_shape_only=True))
+    assert "layer2.0" not in same
+    assert list(same) == ["layer1.1", "layer2.1"]
+    every = dict(deletable_blocks(model))
+    assert list(every) == ["layer1.0", "layer1.1", "layer2.0", "layer2.1"]
+    # the blocks kept by same_shape_only really keep the shape: their replacement is the identity
+    x = torch.randn(2, 3, 16, 16)
+    inputs = block_inputs(model, x, list(every))
+    for path in same:
+        assert same[path].shortcut is None
+        assert model.get_submodule(path)(inputs[path]).shape == inputs[path].shape
+
+
+@pytest.mark.parametrize("build", [resnet20, resnet18, resnet50, plain20])
+def test_every_replacement_gives_the_block_s_output_shape(build):
+    torch.manual_seed(0)
+    model = build().eval()
+    size = 32 if build in (resnet20, plain20) else 64
+    blocks = deletable_blocks(model)
+    inputs = block_inputs(model, torch.randn(2, 3, size, size), [p for p, _ in blocks])
+    with torch.no_grad():
+        for path, replacement in blocks:
+            x = inputs[path]
+            assert replacement(x).shape == model.get_submodule(path)(x).shape, path
 
 
 def test_lesion_study_needs_blocks():
