@@ -16,21 +16,13 @@ from torch import nn  # noqa: E402
 
 from resnet_edu import plain20, resnet20  # noqa: E402
 from resnet_edu.core.threads import torch_threads  # noqa: E402
-from resnet_edu.experiments.gradient_sweep import (  # noqa: E402
-    build_network,
-    digits_batch,
-    format_ratio_table,
-    gradient_sweep,
-)
+from resnet_edu.experiments.data import digits_batch  # noqa: E402
+from resnet_edu.experiments.gradient_sweep import GradientSweep, gradient_sweep  # noqa: E402
 from resnet_edu.measuring.gradients import gradient_norms  # noqa: E402
+from resnet_edu.models.networks import cifar_network  # noqa: E402
 from resnet_edu.teaching.plots import plot_gradient_norms, plot_gradient_sweep  # noqa: E402
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny tensors: one thread is as fast, and immune to a busy machine."""
-    with torch_threads(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +31,14 @@ def batch():
 
 
 @pytest.fixture(scope="module")
-def sweep():
-    return {(r.batch_norm, r.init, r.kind, r.depth): r for r in gradient_sweep()}
+def full_sweep():
+    """The chapter's sweep: 32 networks, up to 110 layers (about 8 s)."""
+    return gradient_sweep()
+
+
+@pytest.fixture(scope="module")
+def sweep(full_sweep):
+    return {(r.batch_norm, r.init, r.kind, r.depth): r for r in full_sweep}
 
 
 def test_gradient_norms_agree_with_plain_pytorch(batch):
@@ -107,25 +105,46 @@ def test_bad_arguments(batch):
         gradient_norms("model", batch)
     with pytest.raises(TypeError, match="pair"):
         gradient_norms(resnet20(in_channels=1), batch[0])
-    with pytest.raises(ValueError, match="6n \\+ 2"):
-        build_network(21, "plain", True, "he")
-    with pytest.raises(ValueError, match="kind"):
-        build_network(20, "dense", True, "he")
-    with pytest.raises(ValueError, match="init"):
-        build_network(20, "plain", True, "xavier")
     with pytest.raises(ValueError, match="batch_size"):
         digits_batch(0)
+    with pytest.raises(ValueError, match="kind"):
+        gradient_sweep(depths=(8,), kinds=("dense",))
+    with pytest.raises(ValueError, match="6n \\+ 2"):
+        gradient_sweep(depths=(21,), kinds=("plain",))
 
 
 def test_sweep_networks_are_what_they_say():
-    no_bn = build_network(20, "plain", False, "default")
+    no_bn = cifar_network(20, "plain", in_channels=1, norm_layer=nn.Identity, init="default")
     assert not any(isinstance(m, nn.BatchNorm2d) for m in no_bn.modules())
-    assert build_network(20, "residual", True, "he").layer2[0].downsample is not None
-    first = build_network(8, "plain", True, "default", seed=3)
-    again = build_network(8, "plain", True, "default", seed=3)
+    assert cifar_network(20, "residual", in_channels=1).layer2[0].downsample is not None
+    torch.manual_seed(3)
+    first = cifar_network(8, "plain", in_channels=1, init="default")
+    torch.manual_seed(3)
+    again = cifar_network(8, "plain", in_channels=1, init="default")
     assert torch.equal(first.conv1.weight, again.conv1.weight)
+    torch.manual_seed(3)
+    he = cifar_network(8, "plain", in_channels=1)
+    assert not torch.equal(first.conv1.weight, he.conv1.weight)  # the init option changes the weights
 
 
+def test_a_sweep_run_is_gradient_norms_of_the_network_built_from_the_seed():
+    runs = gradient_sweep(depths=(8, 14), kinds=("residual",), batch_norms=(False,), inits=("default",),
+                          batch_size=32, seed=3)
+    assert isinstance(runs, GradientSweep) and [r.depth for r in runs] == [8, 14]
+    torch.manual_seed(3)
+    model = cifar_network(14, "residual", in_channels=1, norm_layer=nn.Identity, init="default")
+    result = gradient_norms(model, digits_batch(32, seed=3))
+    assert runs[1].ratio == result.first_to_last_ratio and runs[1].loss == result.loss
+    assert runs[1].weight_norms == tuple(w.norm for w in result.weights)
+
+
+def test_the_sweep_restores_the_number_of_threads():
+    threads = torch.get_num_threads()
+    gradient_sweep(depths=(8,), kinds=("plain",), batch_norms=(True,), inits=("he",), batch_size=8, num_threads=2)
+    assert torch.get_num_threads() == threads
+
+
+@pytest.mark.slow
 def test_sweep_has_one_record_per_network(sweep):
     assert len(sweep) == 4 * 2 * 2 * 2
     run = sweep[(True, "he", "residual", 20)]
@@ -133,6 +152,7 @@ def test_sweep_has_one_record_per_network(sweep):
     assert run.ratio == pytest.approx(run.signal_norms[0] / run.signal_norms[-1])
 
 
+@pytest.mark.slow
 def test_without_bn_the_plain_nets_gradient_vanishes_and_the_residual_nets_does_not(sweep):
     for init in ("default", "he"):
         plain = [sweep[(False, init, "plain", d)].ratio for d in (8, 20, 56, 110)]
@@ -143,6 +163,7 @@ def test_without_bn_the_plain_nets_gradient_vanishes_and_the_residual_nets_does_
     assert sweep[(False, "default", "plain", 20)].ratio < 1e-6
 
 
+@pytest.mark.slow
 def test_without_bn_he_init_makes_the_residual_net_explode(sweep):
     # an honest finding: He init and no BN doubles the signal's variance per block
     ratios = [sweep[(False, "he", "residual", d)].ratio for d in (20, 56, 110)]
@@ -150,6 +171,7 @@ def test_without_bn_he_init_makes_the_residual_net_explode(sweep):
     assert sweep[(False, "he", "residual", 110)].loss > 100 * math.log(10)
 
 
+@pytest.mark.slow
 def test_with_bn_the_plain_nets_gradient_grows_toward_the_input(sweep):
     for init in ("default", "he"):
         plain = [sweep[(True, init, "plain", d)].ratio for d in (8, 20, 56, 110)]
@@ -160,21 +182,24 @@ def test_with_bn_the_plain_nets_gradient_grows_toward_the_input(sweep):
         assert all(sweep[(True, init, "residual", d)].ratio < sweep[(True, init, "plain", d)].ratio for d in (20, 56, 110))
 
 
+@pytest.mark.slow
 def test_weight_ratio_hides_the_vanishing(sweep):
     # dL/dW = input x backward signal: both shrink, in opposite directions, so the ratio stays O(1)
     run = sweep[(False, "he", "plain", 110)]
     assert run.ratio < 1e-8 and 0.1 < run.weight_ratio < 10
 
 
-def test_ratio_table_and_plots(sweep):
-    runs = list(sweep.values())
-    table = format_ratio_table(runs)
-    lines = table.splitlines()
+@pytest.mark.slow
+def test_ratio_table_and_plots(full_sweep):
+    runs = full_sweep
+    lines = str(runs).splitlines()
     assert lines[0].split()[:3] == ["BN", "init", "network"] and "depth 110" in lines[0]
     assert len(lines) == 2 + 8 + 2
-    assert "loss at initialisation" in format_ratio_table(runs, "loss")
+    assert str(runs.table()) == str(runs) and "depth 110" in runs._repr_html_()
+    assert "loss at initialisation" in str(runs.table("loss"))
+    assert "||dL/dW_first||" in str(runs.table("weight_ratio"))
     with pytest.raises(ValueError, match="field"):
-        format_ratio_table(runs, "norms")
+        runs.table("norms")
 
     fig = plot_gradient_sweep(runs)
     axes = [ax for ax in fig.axes if ax.get_visible()]
