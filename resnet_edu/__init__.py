@@ -96,6 +96,7 @@ __all__ += ["PUBLISHED_IMAGENET", "PUBLISHED_TABLE3_TOP1", "PUBLISHED_CIFAR", "i
 
 # --- experiments: data, recipe, training, degradation, sweep, lesion, checkpoints -------
 from resnet_edu.experiments.checkpoints import CheckpointError, file_sha256, load_checkpoint, save_checkpoint
+from resnet_edu.experiments.checkpoints import load_training_state, save_training_state
 from resnet_edu.experiments.data import (
     CIFAR10,
     CIFAR10_MEAN,
@@ -110,6 +111,8 @@ from resnet_edu.experiments.data import (
     random_crop_flip,
 )
 from resnet_edu.experiments.degradation import DepthRun, DepthRuns, degradation_experiment, train_depths
+from resnet_edu.experiments.distributed import CPUSyncBatchNorm, distributed_digits_loaders, distributed_loaders
+from resnet_edu.experiments.distributed import init_distributed, is_main_process, one_step
 from resnet_edu.experiments.gradient_sweep import GradientRun, GradientSweep, gradient_sweep
 from resnet_edu.experiments.lesion import LesionRecord, LesionStudy, deletable_blocks, lesion_experiment, lesion_study
 from resnet_edu.experiments.recipe import DIGITS_RECIPE, PAPER_CIFAR_RECIPE, Recipe
@@ -122,6 +125,8 @@ __all__ += ["train_depths", "degradation_experiment", "DepthRun", "DepthRuns"]
 __all__ += ["gradient_sweep", "GradientRun", "GradientSweep"]
 __all__ += ["lesion_study", "lesion_experiment", "deletable_blocks", "LesionRecord", "LesionStudy"]
 __all__ += ["CheckpointError", "file_sha256", "load_checkpoint", "save_checkpoint"]
+__all__ += ["save_training_state", "load_training_state", "init_distributed", "is_main_process", "one_step"]
+__all__ += ["distributed_loaders", "distributed_digits_loaders", "CPUSyncBatchNorm"]
 
 # --- teaching: checkers, diagnose, explorers, plots ------------------------------------
 from resnet_edu.teaching.checks import (

@@ -12,6 +12,9 @@ One thing is not averaged: BatchNorm. A plain BN layer normalises with the stati
 its own process's share, as in Goyal et al. 2017 (section 2.3, n = 32 images per worker);
 ``SyncBatchNorm`` computes them over the whole batch instead, and only then is the step
 exactly the single-process step on the total batch (:func:`one_step` shows it).
+PyTorch's ``nn.SyncBatchNorm`` runs on GPUs only, so CPU processes (gloo) get
+:class:`CPUSyncBatchNorm`, the same computation written with PyTorch's differentiable
+collectives (see its docstring).
 
 :func:`~resnet_edu.experiments.training.train` uses these helpers when a process group is
 initialised; ``python -m resnet_edu.train`` is the command line. Taught in chapter 9.
@@ -47,6 +50,8 @@ __all__ = [
     "get_world_size",
     "is_main_process",
     "device_for_process",
+    "CPUSyncBatchNorm",
+    "convert_sync_batchnorm",
     "wrap_model",
     "all_reduce_sums",
     "broadcast_buffers",
@@ -126,23 +131,91 @@ def cleanup() -> None:
         dist.destroy_process_group()
 
 
+class CPUSyncBatchNorm(nn.BatchNorm2d):
+    """BatchNorm2d with batch statistics over every process's share: ``nn.SyncBatchNorm`` for CPUs.
+
+    PyTorch's ``nn.SyncBatchNorm`` supports GPUs only: on CPU tensors it raises
+    "SyncBatchNorm expected input tensor to be on GPU", and DDP refuses it in a CPU model
+    ("SyncBatchNorm layers only work with GPU modules"). This layer computes the same
+    thing for CPU processes (gloo): the per-channel sums that give the mean and the
+    variance are added up across processes with ``torch.distributed.nn.functional
+    .all_reduce``, PyTorch's differentiable all-reduce, so the backward pass adds up the
+    gradients of those statistics across processes too, as ``nn.SyncBatchNorm``'s own
+    backward does. Outside training or a process group it is exactly ``nn.BatchNorm2d``,
+    and its state_dict has BatchNorm2d's names. Taught in chapter 9.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not (self.training and is_distributed() and get_world_size() > 1):
+            return super().forward(x)
+        from torch.distributed.nn.functional import all_reduce  # differentiable collectives
+
+        count = torch.tensor([x.numel() // x.shape[1]], dtype=x.dtype)  # values per channel here
+        dist.all_reduce(count)  # ... and in all processes together
+        n = count.item()
+        mean = all_reduce(x.sum(dim=(0, 2, 3))) / n  # (C,)
+        centred = x - mean[None, :, None, None]  # (N, C, H, W)
+        var = all_reduce((centred * centred).sum(dim=(0, 2, 3))) / n  # (C,), biased, as BN normalises
+        if self.track_running_stats:
+            with torch.no_grad():
+                self.num_batches_tracked.add_(1)  # type: ignore[operator]
+                momentum = 1.0 / self.num_batches_tracked.item() if self.momentum is None else self.momentum
+                self.running_mean.mul_(1 - momentum).add_(mean, alpha=momentum)  # type: ignore[union-attr]
+                self.running_var.mul_(1 - momentum).add_(var * n / (n - 1), alpha=momentum)  # type: ignore[union-attr]
+        out = centred / torch.sqrt(var + self.eps)[None, :, None, None]  # (N, C, H, W)
+        if self.affine:
+            out = out * self.weight[None, :, None, None] + self.bias[None, :, None, None]
+        return out
+
+
+def convert_sync_batchnorm(model: nn.Module, device: torch.device) -> nn.Module:
+    """Make every BatchNorm2d of ``model`` synchronised across processes, keeping its parameters.
+
+    On GPUs this is PyTorch's ``nn.SyncBatchNorm.convert_sync_batchnorm``; on CPUs each
+    ``nn.BatchNorm2d`` is replaced by a :class:`CPUSyncBatchNorm` that shares its
+    parameters and buffers. The state_dict's names do not change. Returns the model
+    (changed in place unless it is itself a BN layer).
+
+    Args:
+        model: the network.
+        device: the device it trains on.
+    """
+    if device.type != "cpu":
+        return nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    if type(model) is nn.BatchNorm2d:
+        sync = CPUSyncBatchNorm(model.num_features, model.eps, model.momentum, model.affine,
+                                model.track_running_stats)
+        if model.affine:
+            sync.weight, sync.bias = model.weight, model.bias
+        if model.track_running_stats:
+            sync.running_mean, sync.running_var = model.running_mean, model.running_var
+            sync.num_batches_tracked = model.num_batches_tracked
+        return sync.train(model.training)
+    for name, child in model.named_children():
+        converted = convert_sync_batchnorm(child, device)
+        if converted is not child:
+            setattr(model, name, converted)
+    return model
+
+
 def wrap_model(model: nn.Module, device: torch.device, sync_batchnorm: bool = False) -> nn.Module:
     """``model`` wrapped in ``DistributedDataParallel``, with its BN layers made ``SyncBatchNorm`` if asked.
 
     The wrapper broadcasts rank 0's weights and buffers to every process when it is built,
     so all replicas start equal, and averages the gradients in the backward pass.
-    ``SyncBatchNorm`` layers keep BN's parameter names, so the state_dict loads into the
+    Synchronised BN layers keep BN's parameter names, so the state_dict loads into the
     plain model. Outside a process group the model is returned as it is.
 
     Args:
         model: the network, already on ``device``.
         device: this process's device (:func:`device_for_process`).
-        sync_batchnorm: replace every BatchNorm layer (in place) by ``SyncBatchNorm``.
+        sync_batchnorm: make every BatchNorm layer synchronised (in place,
+            :func:`convert_sync_batchnorm`).
     """
     if not is_distributed():
         return model
     if sync_batchnorm:
-        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        model = convert_sync_batchnorm(model, device)
     device_ids = [device.index] if device.type == "cuda" else None
     return DistributedDataParallel(model, device_ids=device_ids)
 
@@ -274,30 +347,32 @@ def one_step(
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m resnet_edu.experiments.distributed``: one DDP step on the digits, saved by rank 0.
 
-    Run it under ``torchrun --nproc-per-node K`` to get the step of K processes, or
-    alone for one process; chapter 9 compares the two.
+    The step is taken twice from the same weights, with per-process BN and with
+    synchronised BN. Run it under ``torchrun --nproc-per-node K`` for the step of K
+    processes; chapter 9 compares it with one process on the whole batch.
     """
     parser = argparse.ArgumentParser(
         prog="python -m resnet_edu.experiments.distributed",
-        description="One SGD step of a digits ResNet with DistributedDataParallel; rank 0 saves "
-        "the gradients and weights after the step.",
+        description="One SGD step of a digits ResNet with DistributedDataParallel, with per-process "
+        "and with synchronised BatchNorm; rank 0 saves the gradients and the weights after the step.",
     )
-    parser.add_argument("--out", required=True, help="file to write (torch.save of a dict)")
+    parser.add_argument("--out", required=True, help="file to write (a dict of tensors, torch.save)")
     parser.add_argument("--depth", type=int, default=8, help="CIFAR-family ResNet depth 6n+2 (default 8)")
     parser.add_argument("--batch-size", type=int, default=16, help="images per process (default 16)")
     parser.add_argument("--lr", type=float, default=0.1, help="learning rate of the step (default 0.1)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the weights and of the batch (default 0)")
-    parser.add_argument("--sync-batchnorm", action="store_true", help="use SyncBatchNorm")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # tiny tensors: one thread per process is as fast, and K processes share the cores
     init_distributed()
     try:
-        torch.manual_seed(args.seed)
-        model = cifar_resnet(args.depth, in_channels=1)
         images, labels = digits_batch(args.batch_size * get_world_size(), seed=args.seed)
-        result = one_step(model, images, labels, args.lr, sync_batchnorm=args.sync_batchnorm)
+        result: dict[str, object] = {"world_size": get_world_size(), "batch_size": args.batch_size}
+        for name, sync in (("per_process_bn", False), ("sync_bn", True)):
+            torch.manual_seed(args.seed)
+            model = cifar_resnet(args.depth, in_channels=1)
+            result[name] = one_step(model, images, labels, args.lr, sync_batchnorm=sync)
         if is_main_process():
-            save_training_state({**result, "world_size": get_world_size()}, Path(args.out))
+            save_training_state(result, Path(args.out))
     finally:
         cleanup()
     return 0
