@@ -7,15 +7,23 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# pytest-xdist: two workers (this project's machines have two cores). --dist loadfile keeps every
+# file on one worker, so a notebook's cells run in order in one kernel under nbval, and a module's
+# fixtures (the built site, the ipywidgets 7 venv) are made once. JOBS=0 runs in one process.
+JOBS ?= 2
+XDIST := $(if $(filter 0,$(JOBS)),,-n $(JOBS) --dist loadfile)
 
-.PHONY: book test test-package test-notebooks test-browser browser-deps student sync-repo-url clean help
+.PHONY: help book test test-unit test-browser browser-deps student sync-repo-url clean
 
 help:
-	@echo "make book   - build the book into _build/html (executes every chapter)"
-	@echo "make test   - run every test (package, notebooks under nbval, browser)"
-	@echo "make student - write student copies of every chapter into student/ (for instructors)"
-	@echo "make test-browser - run only the browser test of the built site"
-	@echo "make test-browser - only the browser test of the built site (tests/test_site.py)"
+	@echo "make book          - build the book into _build/html (executes every chapter)"
+	@echo "make test          - run every test: package, chapters under nbval, browser, ipywidgets 7, student copies"
+	@echo "make test-unit     - only the package's fast unit tests (not slow, browser or network; about a minute)"
+	@echo "make test-browser  - only the browser test of the built site (tests/test_site.py)"
+	@echo "make browser-deps  - install Debian's chromium and chromium-driver for the browser test (as root)"
+	@echo "make student       - write student copies of every chapter into student/ (for instructors)"
+	@echo "make sync-repo-url - rewrite each chapter's install cell from repository.url in _config.yml"
+	@echo "make clean         - remove _build/"
 
 # --- environment -----------------------------------------------------------------------
 $(STAMP): requirements.txt pyproject.toml tools/pyproject.toml
@@ -36,7 +44,11 @@ book: $(STAMP)
 
 # --- the tests -------------------------------------------------------------------------
 test: $(STAMP) browser-deps
-	$(PY) -m pytest tests book --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+	$(PY) -m pytest tests book --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg $(XDIST)
+
+# The package's unit tests alone: no notebook, nothing over about 2 s, no browser, no network.
+test-unit: $(STAMP)
+	$(PY) -m pytest tests -m "not slow and not browser and not network" $(XDIST)
 
 # Student copies of every chapter (solutions stubbed, hidden tests and written solutions removed,
 # outputs cleared) into student/, with nbgrader's own preprocessors.
@@ -50,17 +62,18 @@ clean:
 	rm -rf _build
 
 # --- the browser test (tests/test_site.py; `make test` runs it too) -------------------------
-# Debian's chromium and chromium-driver: installed only when missing, and only as root.
+# Debian's chromium and chromium-driver: installed only when missing, and only as root. Without
+# root this says what is missing and goes on: the browser test is then skipped (it fails if CI is set).
 browser-deps:
-	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then exit 0; fi; \
-	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	@chromium=$${RESNET_EDU_CHROMIUM:-/usr/bin/chromium}; driver=$${RESNET_EDU_CHROMEDRIVER:-/usr/bin/chromedriver}; \
+	if [ -x "$$chromium" ] && [ -x "$$driver" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ -z "$${RESNET_EDU_CHROMIUM}$${RESNET_EDU_CHROMEDRIVER}" ]; then \
 	  echo "installing Debian's chromium and chromium-driver for the browser test"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get update -qq; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	else \
-	  echo "error: /usr/bin/chromium or /usr/bin/chromedriver is missing; as root run 'make browser-deps' (Debian/Ubuntu: apt-get install chromium chromium-driver)" >&2; \
-	  exit 1; \
+	  echo "note: $$chromium or $$driver is missing: the browser test (tests/test_site.py) is skipped, and fails when CI is set; to install them: sudo make browser-deps (Debian/Ubuntu: apt-get install chromium chromium-driver)" >&2; \
 	fi
 
 test-browser: $(STAMP) browser-deps
-	$(PY) -m pytest tests/test_site.py -p no:cacheprovider
+	$(PY) -m pytest tests/test_site.py

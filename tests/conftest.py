@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import torch
-from torch import nn
+
+# torch and resnet_edu are imported inside the fixtures: tests that need neither (the browser test,
+# the book's configuration) collect without them, and a broken package fails its own tests only.
 
 # Tests over about 2 s in files that do not mark themselves, by file and test-function name (every
 # parametrisation of a listed function is marked). Measured with `pytest --durations=0` on this
@@ -30,6 +31,8 @@ def one_thread() -> Iterator[None]:
     Tiny models train fastest on one thread, and the machine's cores are shared with the other
     pytest-xdist worker. Use with ``pytestmark = pytest.mark.usefixtures("one_thread")``.
     """
+    import torch
+
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -39,16 +42,17 @@ def one_thread() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def meta_model() -> Callable[..., nn.Module]:
+def meta_model() -> Callable[..., "torch.nn.Module"]:
     """Build a named network of ``resnet_edu`` (``"resnet152"``, ``"vgg16"``...) on the meta device.
 
     No memory is allocated and no weight is initialised, so even ResNet-152 takes milliseconds;
     ``count_parameters`` and ``count_macs`` work on it (the input is made on the model's device).
     """
+    import torch
 
-    import resnet_edu  # here, not at the top: a broken package fails its tests, not the collection
+    import resnet_edu
 
-    def build(name: str, **kwargs) -> nn.Module:
+    def build(name: str, **kwargs) -> torch.nn.Module:
         with torch.device("meta"):
             return getattr(resnet_edu, name)(**kwargs)
 

@@ -7,8 +7,10 @@ Debian's ``chromium`` through ``chromium-driver``. The browser can reach nothing
 and main content, the browser log, images, internal links and anchors, math, launch links,
 widgets and precomputed explorers, and writes a full-page screenshot to ``_build/screenshots/``.
 
-Run alone: ``make test-browser`` (or ``pytest tests/test_site.py``). Without Chromium the tests
-fail when ``CI`` is set and are skipped otherwise; ``make browser-deps`` installs it as root.
+Run alone: ``make test-browser`` (or ``pytest tests/test_site.py -m browser``). The tests that need
+the browser carry the ``browser`` mark. Without Chromium they fail when ``CI`` is set and are skipped
+otherwise; ``sudo make browser-deps`` installs it. ``RESNET_EDU_CHROMIUM`` and
+``RESNET_EDU_CHROMEDRIVER`` override the paths ``/usr/bin/chromium`` and ``/usr/bin/chromedriver``.
 """
 
 from __future__ import annotations
@@ -36,13 +38,12 @@ from book_tools.toc import toc_files
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
+# Debian's paths; RESNET_EDU_CHROMIUM / RESNET_EDU_CHROMEDRIVER point elsewhere (or, set to a path
+# that does not exist, show what a machine without Chromium does).
+CHROMIUM = Path(os.environ.get("RESNET_EDU_CHROMIUM") or "/usr/bin/chromium")
+CHROMEDRIVER = Path(os.environ.get("RESNET_EDU_CHROMEDRIVER") or "/usr/bin/chromedriver")
 WIDGET_VIEW = 'script[type="application/vnd.jupyter.widget-view+json"]'
 WIDGET_STATE = 'script[type="application/vnd.jupyter.widget-state+json"]'
-
-pytestmark = pytest.mark.browser
-
 
 def toc_pages() -> list[str]:
     """Every page in ``_toc.yml`` (root first, then reading order), as paths without suffix."""
@@ -107,16 +108,17 @@ def server(site: Path):
 
 
 def _require_chromium() -> None:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    """Skip without Chromium, saying what is missing and how to install it; fail instead when CI is set."""
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
     if not missing:
         return
     message = (
-        f"{' and '.join(missing)} not found: the browser test needs Debian's chromium and "
-        "chromium-driver (run `make browser-deps` as root, or `apt-get install chromium chromium-driver`)"
+        f"{' and '.join(missing)} not found: the browser test needs Debian's chromium and chromium-driver; "
+        "install them with `sudo make browser-deps` (or `sudo apt-get install chromium chromium-driver`)"
     )
     if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message + "; skipped because CI is not set (in CI this fails)")
+        pytest.fail(message + " [required because CI is set]", pytrace=False)
+    pytest.skip(message + " [skipped because CI is not set; in CI this fails]")
 
 
 @pytest.fixture(scope="module")
@@ -278,6 +280,7 @@ def test_the_toc_lists_pages():
     assert PAGES and all((ROOT / f"{p}.ipynb").exists() or (ROOT / f"{p}.md").exists() for p in PAGES)
 
 
+@pytest.mark.browser
 def test_index_redirects_to_the_first_page(browser, server):
     browser.get(f"{server}/index.html")
     from selenium.webdriver.support.ui import WebDriverWait
@@ -285,6 +288,7 @@ def test_index_redirects_to_the_first_page(browser, server):
     WebDriverWait(browser, 10).until(lambda d: d.current_url.endswith(f"/{PAGES[0]}.html"))
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("page", PAGES)
 def test_page(page, browser, server, site):
     url = f"{server}/{page}.html"
@@ -411,6 +415,7 @@ def move_every_control(driver, box) -> list[str]:
     return problems
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("page", EXPLORER_PAGES)
 def test_explorers_respond_to_their_controls(page, browser, server):
     open_page(browser, f"{server}/{page}.html")
@@ -438,6 +443,7 @@ def _frames(count: int):
     return figures
 
 
+@pytest.mark.browser
 def test_explorer_output_works_in_a_browser_without_a_kernel(browser, tmp_path):
     from resnet_edu.teaching.widgets import explorer
 
@@ -454,6 +460,7 @@ def test_explorer_output_works_in_a_browser_without_a_kernel(browser, tmp_path):
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
 
 
+@pytest.mark.browser
 def test_live_explorer_renders_from_saved_state_with_the_vendored_embedder(browser, tmp_path):
     """What a page shows for a live_explorer: its controls and first figure, no kernel, no CDN."""
     from ipywidgets.embed import embed_data

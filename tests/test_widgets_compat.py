@@ -4,8 +4,13 @@ A clean virtualenv in ``.venv-widgets7/`` (git-ignored) gets torch 2.13.0 (the l
 ``ipywidgets==7.7.1``, a Jupyter kernel, and the package installed with ``pip install`` from a
 copy of the source tree: not editable, so this also proves that pyproject.toml installs what the
 chapters import. Everything else is pinned to requirements.txt. The environment is reused across
-runs (a stamp keyed on what goes into it); the package alone is reinstalled on every run, so the
-test always sees the current code. Cold: a few minutes; warm: seconds plus the chapters' run time.
+runs (a stamp keyed on what goes into it); the package alone is reinstalled whenever its source
+changed (a second stamp keyed on the source), so the test always sees the current code. Cold: a
+few minutes; warm: seconds plus the chapters' run time. All of it is marked ``slow``.
+
+Under pytest-xdist (``make test`` runs ``--dist loadfile``) this file runs on one worker; the lock
+file ``.venv-widgets7.lock`` also keeps two runs (or workers) from creating or reinstalling the
+environment at the same time, and a worker that finds the stamps current changes nothing.
 
 Then, in a kernel of that environment, it builds the widgets of ``resnet_edu.teaching.widgets`` and runs
 every chapter listed in ``_toc.yml`` whose code uses widgets.
@@ -37,6 +42,8 @@ WIDGETS_VERSION = "7.7.1"
 KERNEL_PACKAGES = ["ipykernel", "nbclient", "nbformat", "setuptools", "wheel"]
 # Pins taken from requirements.txt are dropped for these: ipywidgets 7.7.1 brings its own.
 NOT_PINNED = {"ipywidgets", "widgetsnbextension", "jupyterlab-widgets", "jupyterlab_widgets"}
+pytestmark = pytest.mark.slow
+
 WIDGET_CODE = re.compile(r"\bipywidgets\b|resnet_edu\.widgets|\b(live_)?explorer\(|\binteract(ive)?\(")
 
 
@@ -60,6 +67,14 @@ def constraints() -> str:
         if match and match[1].lower().replace("_", "-") not in {n.replace("_", "-") for n in NOT_PINNED}:
             lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+def source_digest(source: Path) -> str:
+    """A digest of the copied package's files (names and contents)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in source.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(source).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def package_copy(destination: Path) -> Path:
@@ -111,10 +126,15 @@ def widgets7(tmp_path_factory) -> Path:
                         *KERNEL_PACKAGES, str(source)])
             stamp.touch()
             print(f"created {VENV} in {time.perf_counter() - start:.0f} s")
-        # The package itself: reinstalled every run, not editable, from the current source.
-        _run([str(PY), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-              "--no-build-isolation", "--force-reinstall", str(source)])
-        _run([str(PY), "-m", "pip", "check"])
+        # The package itself: not editable, reinstalled whenever its source changed.
+        installed = VENV / f".package-{source_digest(source)}"
+        if not installed.exists():
+            _run([str(PY), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+                  "--no-build-isolation", "--force-reinstall", str(source)])
+            _run([str(PY), "-m", "pip", "check"])
+            for old in VENV.glob(".package-*"):
+                old.unlink()
+            installed.touch()
     return work
 
 
