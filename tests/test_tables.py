@@ -1,4 +1,7 @@
-"""Tests for resnet_edu.measuring.costs, resnet_edu.measuring.comparison and resnet_edu.models.vgg: counts vs published numbers."""
+"""Tests for resnet_edu.measuring.costs, resnet_edu.measuring.comparison and resnet_edu.models.vgg: counts vs published numbers.
+
+Table 1 itself is tested in test_table1.py.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +10,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from resnet_edu import count_macs, count_parameters, plain20, resnet18, resnet20, resnet50
-from resnet_edu.measuring.comparison import PUBLISHED, imagenet_comparison
+from resnet_edu import count_macs, count_parameters, plain20, resnet20
+from resnet_edu.measuring.comparison import imagenet_comparison
+from resnet_edu.measuring.costs import CostRow, cost_table
 from resnet_edu.measuring.formulas import basic_block_macs, basic_block_params, bottleneck_params
-from resnet_edu.measuring.costs import CostRow, cost_table, format_cost_table
-from resnet_edu.models.vgg import vgg16
+from resnet_edu.measuring.published import PUBLISHED_IMAGENET
 
 
-def meta(build, **kwargs):
-    with torch.device("meta"):
-        return build(**kwargs)
-
-
-def test_stage_table_of_resnet18_adds_up_and_matches_the_counters():
-    model = meta(resnet18)
+def test_stage_table_of_resnet18_adds_up_and_matches_the_counters(meta_model):
+    model = meta_model("resnet18")
     table = cost_table(model, (1, 3, 224, 224))
     assert [r.name for r in table] == ["conv1..maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool", "fc"]
     assert sum(r.parameters for r in table) == table.total_parameters == count_parameters(model) == 11_689_512
@@ -34,8 +32,8 @@ def test_stage_table_of_resnet18_adds_up_and_matches_the_counters():
     assert table.row("fc").macs == 512 * 1000
 
 
-def test_block_table_of_resnet50_matches_the_bottleneck_formula():
-    table = cost_table(meta(resnet50), (1, 3, 224, 224), level="blocks")
+def test_block_table_of_resnet50_matches_the_bottleneck_formula(meta_model):
+    table = cost_table(meta_model("resnet50"), (1, 3, 224, 224), level="blocks")
     blocks = [r for r in table if r.type == "Bottleneck"]
     assert len(blocks) == 16
     assert table.row("layer3.0").parameters == bottleneck_params(512, 256, 2)
@@ -79,8 +77,7 @@ def test_cost_table_restores_modes_and_prints():
     model.train()
     table = cost_table(model, (1, 3, 32, 32), level="blocks")
     assert model.training and model.layer1[0].bn1.training
-    text = format_cost_table(table)
-    assert text == str(table)
+    text = str(table)
     assert "layer3.2" in text and "269,722" in text and "100.0%" in text
     html = table._repr_html_()
     assert html.startswith("<table>") and html.count("<tr>") == len(table) + 2  # header + total
@@ -99,8 +96,8 @@ def test_a_forgotten_batch_dimension_is_reported_by_the_model():
         cost_table(resnet20(), (3, 32, 32))
 
 
-def test_vgg16_is_counted_not_typed():
-    model = meta(vgg16)
+def test_vgg16_is_counted_not_typed(meta_model):
+    model = meta_model("vgg16")
     assert count_parameters(model) == 138_357_544
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
@@ -110,7 +107,7 @@ def test_vgg16_is_counted_not_typed():
 
 def test_imagenet_comparison_matches_torchvision_and_the_paper():
     comparison = imagenet_comparison()
-    assert [r.network for r in comparison] == list(PUBLISHED)
+    assert [r.network for r in comparison] == list(PUBLISHED_IMAGENET)
     for row in comparison:
         assert row.parameter_difference == 0, row.network
         assert row.macs / 1e9 == pytest.approx(row.published.torchvision_gmacs, abs=0.006), row.network
