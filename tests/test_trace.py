@@ -1,4 +1,5 @@
-"""Tests for resnet_edu.measuring.trace: shape traces against seed 003 and any module."""
+"""Tests for resnet_edu.measuring.trace (shape traces against seed 003 and any module), and for
+resnet_edu.core.running: every measurement runs the model once and puts every submodule's mode back."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from resnet_edu import count_parameters, plain20, resnet18, resnet20, resnet50
-from resnet_edu.measuring.trace import ShapeTrace, TraceRow, format_shape, format_trace, select_modules, summary, trace_shapes
+from resnet_edu.core.levels import select_modules
+from resnet_edu.core.running import Placement, example_input, model_run, placement
+from resnet_edu.experiments.training import evaluate
+from resnet_edu.measuring.costs import cost_table
+from resnet_edu.measuring.counting import count_macs
+from resnet_edu.measuring.gradients import gradient_norms
+from resnet_edu.measuring.trace import ModelSummary, ShapeTrace, TraceRow, format_shape, summary, trace_shapes
 
 SEED_003_SHAPES = [(64, 56, 56), (64, 56, 56), (128, 28, 28), (256, 14, 14), (512, 7, 7), (512, 1, 1), (512,), (10,)]
 
@@ -124,7 +131,6 @@ def test_hooks_are_removed_when_the_forward_fails():
 def test_printing_and_html():
     trace = trace_shapes(resnet18(in_channels=1, num_classes=10), (1, 224, 224))
     text = str(trace)
-    assert text == format_trace(trace)
     lines = text.splitlines()
     assert lines[0].split() == ["layer", "type", "output", "shape", "parameters"]
     assert "64x56x56" in lines[2] and "3,264" in lines[2]
@@ -133,7 +139,7 @@ def test_printing_and_html():
     assert page.startswith("<table>") and page.count("<tr>") == 1 + len(trace)
     assert "<td>512x7x7</td>" in page
     assert format_shape((512,)) == "512" and format_shape((3, 2)) == "3x2"
-    assert isinstance(trace, ShapeTrace) and len(format_trace(trace.rows).splitlines()) == 2 + len(trace)
+    assert isinstance(trace, ShapeTrace) and len(lines) == 2 + len(trace) + 2  # header, rule, rows, rule, total
 
 
 def test_select_modules_levels():
@@ -185,4 +191,87 @@ def test_summary_prints_unit_letters_not_enum_names():
     text = str(stats)
     assert "Units." not in text and "Total mult-adds (G): 1.8" in text
     assert "Params size (MB)" in text and repr(stats) == text
-    assert isinstance(stats, ModelStatistics) and stats.total_params == count_parameters(model)
+    assert isinstance(stats, ModelSummary) and isinstance(stats.statistics, ModelStatistics)
+    assert stats.total_params == count_parameters(model)  # attributes pass through
+    assert stats.total_mult_adds == stats.statistics.total_mult_adds
+    with pytest.raises(AttributeError):
+        stats.no_such_attribute
+
+
+# ------------------------------------------------------------- running a model once (core.running)
+
+
+def frozen_bn_model() -> nn.Module:
+    """ResNet-20 in training mode with one BatchNorm frozen in eval mode, as a fine-tuner would."""
+    torch.manual_seed(0)
+    model = resnet20()
+    model.train()
+    model.layer1[0].bn1.eval()
+    return model
+
+
+def modes(model: nn.Module) -> dict[str, bool]:
+    return {name: module.training for name, module in model.named_modules()}
+
+
+def run_in_model_run(model, x, y):  # type: ignore[no-untyped-def]
+    with model_run(model) as where:
+        assert not any(m.training for m in model.modules()) and not torch.is_grad_enabled()
+        model(x.to(where.device, where.dtype))
+
+
+MEASUREMENTS = {
+    "model_run": run_in_model_run,
+    "evaluate": lambda model, x, y: evaluate(model, [(x, y)]),
+    "count_macs": lambda model, x, y: count_macs(model, tuple(x.shape)),
+    "trace_shapes": lambda model, x, y: trace_shapes(model, tuple(x.shape[1:]), level="layers"),
+    "cost_table": lambda model, x, y: cost_table(model, tuple(x.shape), level="blocks"),
+    "gradient_norms": lambda model, x, y: gradient_norms(model, (x, y)),
+}
+
+
+@pytest.mark.parametrize("measure", MEASUREMENTS.values(), ids=MEASUREMENTS.keys())
+def test_a_measurement_gives_back_a_frozen_batchnorm_and_the_statistics(measure):
+    model = frozen_bn_model()
+    before, state = modes(model), {k: v.clone() for k, v in model.state_dict().items()}
+    measure(model, torch.randn(2, 3, 32, 32), torch.tensor([0, 1]))
+    assert modes(model) == before
+    assert model.training and not model.layer1[0].bn1.training
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())  # BN statistics too
+    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
+
+
+@pytest.mark.parametrize("measure", MEASUREMENTS.values(), ids=MEASUREMENTS.keys())
+def test_a_measurement_gives_back_the_modes_when_the_forward_raises(measure):
+    model = frozen_bn_model()
+    before = modes(model)
+    with pytest.raises(ValueError, match="input channel"):
+        measure(model, torch.randn(2, 1, 32, 32), torch.tensor([0, 1]))  # ResNet-20 wants 3 channels
+    assert modes(model) == before
+
+
+def test_model_run_sets_the_mode_and_grad_and_gives_them_back():
+    model = frozen_bn_model()
+    before = modes(model)
+    with model_run(model, training=True, grad=True) as where:
+        assert all(m.training for m in model.modules()) and torch.is_grad_enabled()
+        assert where == Placement(torch.device("cpu"), torch.float32)
+    assert modes(model) == before
+    with pytest.raises(RuntimeError, match="boom"):
+        with model_run(model):
+            raise RuntimeError("boom")
+    assert modes(model) == before and torch.is_grad_enabled()
+
+
+def test_placement_follows_the_weights():
+    assert placement(nn.ReLU()) == Placement(torch.device("cpu"), torch.float32)  # no weights at all
+    double = nn.Linear(3, 2).double()
+    assert placement(double).dtype == torch.float64
+    assert example_input(placement(double), (4, 3)).dtype == torch.float64
+    assert count_macs(double, (4, 3)) == 4 * 3 * 2  # the input is made in the model's dtype
+    with torch.device("meta"):
+        on_meta = resnet18()
+    assert placement(on_meta).device.type == "meta"
+    assert example_input(placement(on_meta), (1, 3, 224, 224)).is_meta
+    with pytest.raises(TypeError, match="nn.Module"):
+        placement("model")
