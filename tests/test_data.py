@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import io
+import os
 import pickle
 import tarfile
 from pathlib import Path
@@ -14,12 +15,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from resnet_edu.core.downloads import DownloadError, download, file_hash, temporary_file
 from resnet_edu.experiments import data
 from resnet_edu.experiments.data import (
     CIFAR10,
     CIFAR10_MD5,
     DatasetUnavailableError,
     cifar10_loaders,
+    digits_batch,
     digits_loaders,
     download_cifar10,
     load_cifar10,
@@ -114,6 +117,87 @@ def test_digits_loaders_validate_arguments(kwargs, match):
         digits_loaders(**kwargs)
 
 
+def test_digits_batch_is_a_fixed_sample_of_the_training_digits():
+    x_train, y_train, _, _ = load_digits_tensors(seed=2)
+    x, y = digits_batch(32, seed=2)
+    assert x.shape == (32, 1, 8, 8) and y.shape == (32,) and y.dtype == torch.int64
+    again = digits_batch(32, seed=2)
+    assert torch.equal(x, again[0]) and torch.equal(y, again[1])
+    # each image is a training image, with its label
+    matches = [torch.nonzero((x_train == image).flatten(1).all(1)).flatten() for image in x]
+    assert all(len(m) >= 1 and (y_train[m] == label).any() for m, label in zip(matches, y))
+    assert not torch.equal(digits_batch(32, seed=3)[1], y)  # another seed, another sample
+    # the whole training set, shuffled: a permutation, so no image is taken twice
+    x_all, y_all = digits_batch(len(x_train), seed=2)
+    assert torch.equal(x_all.flatten(1).sum(1).sort().values, x_train.flatten(1).sum(1).sort().values)
+    assert torch.equal(y_all.sort().values, y_train.sort().values)
+
+
+@pytest.mark.parametrize("batch_size", [0, 1438, 2.0, True])
+def test_digits_batch_validates(batch_size):
+    with pytest.raises(ValueError, match="batch_size must be an int from 1 to 1437"):
+        digits_batch(batch_size)
+
+
+# ------------------------------------------------------------------- core.downloads
+
+
+def test_download_copies_a_file_url_and_leaves_no_temporary_file(tmp_path):
+    source = tmp_path / "server" / "payload.bin"
+    source.parent.mkdir()
+    source.write_bytes(b"resnet" * 1000)
+    seen = []
+    destination = tmp_path / "cache" / "nested" / "payload.bin"  # folders created on the way
+    assert download(source.as_uri(), destination, verify=lambda tmp: seen.append(tmp.read_bytes())) == destination
+    assert destination.read_bytes() == source.read_bytes()
+    assert seen == [source.read_bytes()]  # verify saw the whole file, before the rename
+    assert os.listdir(destination.parent) == ["payload.bin"]
+    assert file_hash(destination) == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert file_hash(destination, "md5") == hashlib.md5(source.read_bytes()).hexdigest()
+
+
+def test_a_refused_download_leaves_nothing_and_keeps_the_verifier_s_error(tmp_path):
+    source = tmp_path / "payload.bin"
+    source.write_bytes(b"not what you expected")
+    destination = tmp_path / "cache" / "payload.bin"
+
+    class WrongHash(Exception):
+        pass
+
+    def refuse(tmp):
+        raise WrongHash(tmp.name)
+
+    with pytest.raises(WrongHash):  # propagated unchanged, not wrapped in DownloadError
+        download(source.as_uri(), destination, verify=refuse)
+    assert not destination.exists() and list(destination.parent.iterdir()) == []
+
+
+def test_a_missing_source_raises_download_error_and_leaves_nothing(tmp_path):
+    url = (tmp_path / "absent.bin").as_uri()
+    destination = tmp_path / "cache" / "absent.bin"
+    with pytest.raises(DownloadError, match="could not download file://.*absent.bin"):
+        download(url, destination)
+    assert list(destination.parent.iterdir()) == []
+    with pytest.raises(DownloadError, match="could not download"):
+        download("not a url", tmp_path / "cache" / "x")
+    with pytest.raises(DownloadError, match="could not download http://127.0.0.1:9/"):
+        download(OFFLINE_URL, tmp_path / "cache" / "x", timeout=5)
+    assert list(destination.parent.iterdir()) == []
+
+
+def test_temporary_file_is_removed_unless_renamed(tmp_path):
+    with temporary_file(tmp_path / "new", ".download-") as tmp:
+        assert tmp.is_file() and tmp.parent == tmp_path / "new" and tmp.name.startswith(".download-")
+    assert not tmp.exists()
+    with pytest.raises(RuntimeError):
+        with temporary_file(tmp_path, ".x-") as tmp:
+            raise RuntimeError("interrupted")
+    assert not tmp.exists()
+    with temporary_file(tmp_path, ".x-") as tmp:
+        os.replace(tmp, tmp_path / "kept")
+    assert (tmp_path / "kept").is_file() and list(tmp_path.glob(".x-*")) == []
+
+
 # ------------------------------------------------------- a tiny CIFAR-10 archive
 
 N_PER_TRAIN_BATCH = 3
@@ -169,18 +253,11 @@ def tiny(tmp_path):
     return source.as_uri(), md5, contents, cache, source
 
 
-def test_real_md5_and_url_are_the_defaults():
-    assert CIFAR10_MD5 == "c58f30108f718f92721af3b95e74349a"
-    assert data.CIFAR10_URL == "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+def test_every_entry_point_defaults_to_the_one_official_archive():
     for fn in (download_cifar10, load_cifar10, CIFAR10.__init__, cifar10_loaders):
         params = inspect.signature(fn).parameters
-        assert params["md5"].default == "c58f30108f718f92721af3b95e74349a", fn
+        assert params["md5"].default == CIFAR10_MD5, fn
         assert params["url"].default == data.CIFAR10_URL, fn
-
-
-def test_true_cifar10_statistics():
-    assert data.CIFAR10_MEAN == (0.4914, 0.4822, 0.4465)
-    assert data.CIFAR10_STD == (0.2470, 0.2435, 0.2616)
 
 
 def test_download_verifies_caches_and_unpacks(tiny):
@@ -228,8 +305,10 @@ def test_missing_data_without_download_says_what_to_do(tmp_path):
 
 def test_offline_download_fails_clearly_and_leaves_nothing(tmp_path):
     cache = tmp_path / "cache"
-    with pytest.raises(DatasetUnavailableError, match="could not download CIFAR-10"):
+    with pytest.raises(DatasetUnavailableError, match=r"could not download .*cifar-10-python.tar.gz by hand") as info:
         load_cifar10(cache, download=True, url=OFFLINE_URL)
+    assert OFFLINE_URL in str(info.value) and str(cache) in str(info.value)
+    assert isinstance(info.value.__cause__, DownloadError)
     assert list(cache.iterdir()) == []
 
 
