@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from resnet_edu.core.downloads import DownloadError, file_hash
 from resnet_edu.experiments.checkpoints import (
     CheckpointError,
     file_sha256,
@@ -42,7 +43,7 @@ def test_file_sha256_is_the_sha256_of_the_bytes(tmp_path):
     path = tmp_path / "blob.bin"
     payload = bytes(range(256)) * 5000  # more than one read chunk
     path.write_bytes(payload)
-    assert file_sha256(path) == hashlib.sha256(payload).hexdigest()
+    assert file_sha256(path) == hashlib.sha256(payload).hexdigest() == file_hash(path)
 
 
 def test_hash_prefix_from_torchvision_names():
@@ -134,8 +135,9 @@ def test_download_with_a_wrong_hash_is_not_kept(saved, tmp_path):
 
 def test_offline_url_fails_clearly_and_leaves_nothing(tmp_path):
     cache = tmp_path / "cache"
-    with pytest.raises(CheckpointError, match="could not download"):
+    with pytest.raises(CheckpointError, match="could not download") as info:
         load_checkpoint(tiny(0), OFFLINE_URL, model_dir=cache)
+    assert isinstance(info.value.__cause__, DownloadError)  # the one download helper, CIFAR-10's too
     assert list(cache.iterdir()) == []
 
 
