@@ -95,7 +95,13 @@ __all__ += ["Table1", "table1", "GradientNorms", "gradient_norms"]
 __all__ += ["PUBLISHED_IMAGENET", "PUBLISHED_TABLE3_TOP1", "PUBLISHED_CIFAR", "imagenet_comparison", "cifar_comparison"]
 
 # --- experiments: data, recipe, training, degradation, sweep, lesion, checkpoints -------
-from resnet_edu.experiments.checkpoints import CheckpointError, file_sha256, load_checkpoint, save_checkpoint
+from resnet_edu.experiments.checkpoints import (
+    CheckpointError,
+    file_sha256,
+    hash_prefix_from_name,
+    load_checkpoint,
+    save_checkpoint,
+)
 from resnet_edu.experiments.checkpoints import load_training_state, save_training_state
 from resnet_edu.experiments.data import (
     CIFAR10,
@@ -124,7 +130,7 @@ __all__ += ["Recipe", "DIGITS_RECIPE", "PAPER_CIFAR_RECIPE", "train", "evaluate"
 __all__ += ["train_depths", "degradation_experiment", "DepthRun", "DepthRuns"]
 __all__ += ["gradient_sweep", "GradientRun", "GradientSweep"]
 __all__ += ["lesion_study", "lesion_experiment", "deletable_blocks", "LesionRecord", "LesionStudy"]
-__all__ += ["CheckpointError", "file_sha256", "load_checkpoint", "save_checkpoint"]
+__all__ += ["CheckpointError", "file_sha256", "hash_prefix_from_name", "load_checkpoint", "save_checkpoint"]
 __all__ += ["save_training_state", "load_training_state", "init_distributed", "is_main_process", "one_step"]
 __all__ += ["distributed_loaders", "distributed_digits_loaders", "CPUSyncBatchNorm"]
 
