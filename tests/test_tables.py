@@ -105,6 +105,7 @@ def test_vgg16_is_counted_not_typed(meta_model):
     assert count_macs(model, (1, 3, 224, 224)) / 1e9 == pytest.approx(15.47, abs=0.01)
 
 
+@pytest.mark.slow  # about 3 s of CPU: the MACs of nine ImageNet networks
 def test_imagenet_comparison_matches_torchvision_and_the_paper():
     comparison = imagenet_comparison()
     assert [r.network for r in comparison] == list(PUBLISHED_IMAGENET)
