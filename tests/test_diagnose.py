@@ -157,12 +157,6 @@ def test_diagnose_gives_back_a_frozen_batchnorm():
     assert modes(model) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="diagnose() runs a model that copy.deepcopy refuses in place, and ends with work.train(was_training), "
-    "which sets every submodule's mode: a BatchNorm frozen in eval mode comes back in training mode "
-    "(it should restore the modes as core.running.model_run does)",
-)
 def test_diagnose_in_place_gives_back_a_frozen_batchnorm():
     torch.manual_seed(0)
     model = Uncopyable().train()

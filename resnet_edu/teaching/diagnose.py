@@ -270,7 +270,7 @@ def diagnose(model: nn.Module, input_size: Sequence[int] | None = None) -> Diagn
         work = model
     saved = {k: v.clone() for k, v in work.state_dict().items()} if work is model else None
     grads = {id(p): p.grad for p in work.parameters()} if work is model else None
-    was_training = work.training
+    modes = [(module, module.training) for module in work.modules()]  # given back in the finally
     first_text = _size_text(shape)
     tracker = _Tracker(work)
     try:
@@ -316,5 +316,6 @@ def diagnose(model: nn.Module, input_size: Sequence[int] | None = None) -> Diagn
             model.load_state_dict(saved)
             for p in model.parameters():
                 p.grad = grads.get(id(p))
-        work.train(was_training)
+        for module, mode in modes:
+            module.training = mode
     return findings
