@@ -113,26 +113,36 @@ def test_two_processes_take_the_step_of_one_process_on_the_whole_batch(tmp_path)
 
 @pytest.mark.slow
 def test_rank0_alone_logs_and_writes_and_training_resumes(tmp_path):
+    """One torchrun job runs the command line's steps three times: 2 epochs; 1 epoch; resume to 2."""
     straight, first, resumed, logs = (tmp_path / n for n in ("straight", "first", "resumed", "logs"))
-    result, _ = torchrun(train_args(straight, 2), tmp_path, extra=("--log-dir", str(logs), "--redirects", "3"))
-    assert result.returncode == 0, result.stderr[-3000:]
-    files = sorted(p.name for p in straight.iterdir())
-    assert files[0] == CHECKPOINT_NAME and len(files) == 2 and files[1].startswith("resnet8-digits-"), files
+    script = tmp_path / "three_runs.py"
+    script.write_text(textwrap.dedent(f"""
+        from resnet_edu.experiments import distributed
+        from resnet_edu.train import parse, run
+
+        distributed.init_distributed()
+        try:
+            for argv in ({train_args(straight, 2)!r}, {train_args(first, 1)!r},
+                         {train_args(resumed, 2, "--resume", str(first / CHECKPOINT_NAME))!r}):
+                run(*parse(argv[2:], distributed.get_world_size()))  # argv without "-m resnet_edu.train"
+        finally:
+            distributed.cleanup()
+    """))
+    result, _ = torchrun([str(script)], tmp_path, extra=("--log-dir", str(logs), "--redirects", "3"))
+    assert result.returncode == 0, result.stderr[-3000:] + "".join(p.read_text() for p in logs.rglob("*.log"))
+    for out in (straight, first, resumed):  # rank 0 wrote the state and the final weights, nothing else
+        files = sorted(p.name for p in out.iterdir())
+        assert files[0] == CHECKPOINT_NAME and len(files) == 2 and files[1].startswith("resnet8-digits-"), files
     outputs = {int(p.parent.name): p.read_text() for p in logs.rglob("stdout.log")}
     assert sorted(outputs) == [0, 1]
-    assert "saved" in outputs[0] and "epoch" in outputs[0]
+    assert outputs[0].count("saved") == 3 and "train err" in outputs[0]
     assert outputs[1] == ""  # rank 1 prints nothing
-
-    result, _ = torchrun(train_args(first, 1), tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
-    result, _ = torchrun(train_args(resumed, 2, "--resume", str(first / CHECKPOINT_NAME)), tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
 
     want, got = load_training_state(straight / CHECKPOINT_NAME), load_training_state(resumed / CHECKPOINT_NAME)
     assert got["epoch"] == want["epoch"] == 2 and got["world_size"] == 2
     assert got["history"] == want["history"]  # the same numbers, epoch 1 read back from the first run
     for name, tensor in want["model"].items():
-        assert torch.allclose(got["model"][name].float(), tensor.float(), atol=1e-6), name
+        assert torch.equal(got["model"][name], tensor), name
 
 
 @pytest.mark.slow
