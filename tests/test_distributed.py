@@ -149,10 +149,12 @@ def test_rank0_alone_logs_and_writes_and_training_resumes(tmp_path):
 def test_a_rank_that_raises_stops_the_whole_job(tmp_path):
     script = tmp_path / "fail_on_rank1.py"
     script.write_text(textwrap.dedent("""
-        import sys
         from datetime import timedelta
 
-        from resnet_edu import DIGITS_RECIPE, cifar_resnet
+        import torch
+        from torch.utils.data import TensorDataset
+
+        from resnet_edu import Recipe, cifar_resnet
         from resnet_edu.experiments import distributed
         from resnet_edu.experiments.training import train
 
@@ -174,10 +176,11 @@ def test_a_rank_that_raises_stops_the_whole_job(tmp_path):
 
 
         distributed.init_distributed(timeout=timedelta(seconds=30))
-        train_loader, test_loader = distributed.distributed_digits_loaders(batch_size=32)
+        images = TensorDataset(torch.randn(256, 1, 8, 8), torch.randint(0, 10, (256,)))  # random "digits"
+        train_loader, test_loader = distributed.distributed_loaders(images, images, batch_size=16)
         if distributed.get_rank() == 1:
             train_loader = FailingLoader(train_loader)
-        recipe = DIGITS_RECIPE.replace(epochs=2, batch_size=32)
+        recipe = Recipe(epochs=2, batch_size=16, lr=0.05)
         train(cifar_resnet(8, in_channels=1), train_loader, test_loader, recipe, progress=False, num_threads=1)
         print("finished")  # never reached
     """))
@@ -227,6 +230,7 @@ def test_cli_help_lists_the_options(capsys):
         assert option in text
 
 
+@pytest.mark.slow  # about 2.5 s: three short trainings
 def test_one_process_trains_writes_and_resumes_exactly(tmp_path, capsys):
     common = ["--model", "resnet8", "--batch-size", "128", "--warmup-epochs", "0", "--no-progress", "--threads", "1"]
     assert main([*common, "--epochs", "2", "--out", str(tmp_path / "straight")]) == 0
