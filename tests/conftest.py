@@ -11,6 +11,7 @@ Markers (registered in pyproject.toml, ``--strict-markers``):
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+import os
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,41 @@ import pytest
 # torch and resnet_edu are imported inside the fixtures: tests that need neither (the browser test,
 # the book's configuration) collect without them, and a broken package fails its own tests only.
 
-# Tests over about 2 s in files that do not mark themselves, by file and test-function name (every
-# parametrisation of a listed function is marked). Measured with `pytest --durations=0` on this
-# 2-core machine; remeasure and update when a test here gets fast or a new slow one appears.
-SLOW_TESTS: dict[str, set[str]] = {}
+# Tests over about 2 s in files that do not mark themselves (the files are other people's), by file:
+# a name is a test function (every parametrisation is marked) or a fixture (every test that uses it
+# is marked, as the fixture's cost falls on whichever test runs first). Measured with
+# `pytest --durations=0` on the 2-core machine (2026-11-30, while it was busy); remeasure and update
+# when one of these gets fast or a new slow one appears. Files of mine mark their own slow tests.
+SLOW_TESTS: dict[str, set[str]] = {
+    "test_book_config.py": {"wheel"},  # pip builds the wheel from a copy of the repository
+    "test_comparison.py": {"table_6"},  # every depth of Table 6, ResNet-1202 included
+    "test_diagnose.py": {"test_seed000_shared_identical_blocks", "test_resnet_edu_models_have_no_findings",
+                         "test_seed001_fixed_avgpool_works_at_224_only"},
+    "test_distributed.py": {"test_rank0_alone_logs_and_writes_and_training_resumes",
+                            "test_two_processes_take_the_step_of_one_process_on_the_whole_batch",
+                            "test_a_rank_that_raises_stops_the_whole_job",
+                            "test_bad_arguments_stop_every_worker_with_one_line",
+                            "test_resuming_with_another_recipe_is_refused"},  # torchrun, two processes
+    "test_experiments.py": {"degradation", "test_shortened_lesion_study_residual_blocks_can_go_plain_blocks_cannot"},
+    "test_gradients.py": {"full_sweep"},  # 32 networks, up to 110 layers
+    "test_instructor.py": {"test_book_chapter_student_copy_stops_at_first_exercise", "test_command_line_module",
+                           "test_synthetic_chapter_student_copy"},  # kernels, nbgrader
+    "test_layers.py": {"test_each_layer_imports_on_its_own"},  # a fresh interpreter importing torch
+    "test_tables.py": {"test_imagenet_comparison_matches_torchvision_and_the_paper",
+                       "test_macs_scale_with_batch_and_with_the_input_area"},
+    "test_trace.py": {"test_bottleneck_network_blocks"},
+}
+
+# Under pytest-xdist, files start longest first (seconds, roughly, on 2 cores), so that no long file
+# is left to run alone at the end; the rest keep their order. Only the order changes, never a result.
+FILE_SECONDS: dict[str, float] = {
+    "test_instructor.py": 200, "test_distributed.py": 130, "test_site.py": 90, "test_widgets_compat.py": 80,
+    "06_plain_vs_residual.ipynb": 70, "test_experiments.py": 45, "test_diagnose.py": 40, "test_resnet.py": 40,
+    "01_why_depth_hurts.ipynb": 34, "05_gradient_flow.ipynb": 32, "test_gradients.py": 25,
+    "07_beyond_the_block.ipynb": 25, "04_building_resnets.ipynb": 20, "test_layers.py": 15,
+    "08_code_in_the_wild.ipynb": 12, "instructors.ipynb": 10, "02_residual_block.ipynb": 9,
+    "03_bottleneck.ipynb": 8,
+}
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +97,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if path.suffix == ".ipynb":  # a cell of a chapter under nbval: the notebook runs for minutes
             item.add_marker(pytest.mark.slow)
             continue
+        slow = SLOW_TESTS.get(path.name, set())
         function = getattr(item, "originalname", None) or item.name.split("[")[0]
-        if function in SLOW_TESTS.get(path.name, ()):
+        if function in slow or slow & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # every worker sorts alike: xdist checks the collections agree
+        items.sort(key=lambda item: -FILE_SECONDS.get(Path(str(item.path)).name, 0))

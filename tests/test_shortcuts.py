@@ -48,14 +48,14 @@ def test_projection_takes_the_norm_layer():
     assert count_parameters(shortcut) == 8 * 8
 
 
-def test_zero_pad_subsamples_and_pads_with_zeros():
-    torch.manual_seed(0)
-    x = torch.randn(2, 3, 5, 6)
-    out = ZeroPadShortcut(3, 8, stride=2)(x)
+@pytest.mark.parametrize("zeros, before", [("both", 2), ("end", 0)])  # 5 new channels: 2 before, 3 after
+def test_zero_pad_subsamples_and_pads_with_zeros(zeros, before):
+    x = torch.randn(2, 3, 5, 6, generator=torch.Generator().manual_seed(0))
+    out = ZeroPadShortcut(3, 8, stride=2, zeros=zeros)(x)
     assert out.shape == (2, 8, 3, 3)  # ceil(5/2), ceil(6/2): the same as a stride-2 3x3 conv
-    assert torch.equal(out[:, :3], x[:, :, ::2, ::2])
-    assert torch.count_nonzero(out[:, 3:]) == 0
-    assert count_parameters(ZeroPadShortcut(3, 8, 2)) == 0
+    assert torch.equal(out[:, before:before + 3], x[:, :, ::2, ::2])
+    assert torch.count_nonzero(out[:, :before]) == torch.count_nonzero(out[:, before + 3:]) == 0
+    assert count_parameters(ZeroPadShortcut(3, 8, 2, zeros=zeros)) == 0
 
 
 def test_zero_pad_output_matches_a_stride_two_convolution():
