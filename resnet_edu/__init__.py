@@ -31,6 +31,7 @@ from resnet_edu.models.networks import (
     IMAGENET_RESNETS,
     INITS,
     KINDS,
+    TORCHVISION_RESNETS,
     ResNet,
     cifar_blocks_per_stage,
     cifar_network,
@@ -54,8 +55,13 @@ from resnet_edu.models.networks import (
     resnet101,
     resnet110,
     resnet152,
+    resnext50_32x4d,
+    resnext101_32x8d,
+    resnext101_64x4d,
+    wide_resnet50_2,
+    wide_resnet101_2,
 )
-from resnet_edu.models.shortcuts import SHORTCUT_OPTIONS, ZeroPadShortcut, make_shortcut
+from resnet_edu.models.shortcuts import SHORTCUT_OPTIONS, ZERO_PLACEMENTS, ZeroPadShortcut, make_shortcut
 from resnet_edu.models.vgg import VGG, vgg16
 
 __all__ += ["PlainBlock", "BasicBlock", "Bottleneck", "PreActBlock", "conv1x1", "conv3x3"]
@@ -64,6 +70,8 @@ __all__ += ["ResNet", "make_stage", "IMAGENET_RESNETS", "KINDS", "INITS", "CIFAR
 __all__ += ["cifar_resnet", "cifar_plain", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
 __all__ += ["plain18", "plain34", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110"]
 __all__ += ["plain20", "plain32", "plain44", "plain56", "plain110", "VGG", "vgg16"]
+__all__ += ["resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2"]
+__all__ += ["TORCHVISION_RESNETS", "ZERO_PLACEMENTS"]
 
 # --- measuring: counts, formulas, traces, tables, gradients, published numbers --------
 from resnet_edu.measuring import formulas

@@ -101,6 +101,19 @@ def good_zero_pad(x, out_channels, stride):
     return F.pad(x, (0, 0, 0, 0, 0, out_channels - x.shape[1]))
 
 
+def good_zero_pad_both_sides(x, out_channels, stride):
+    """The package's default placement (akamaster's CIFAR checkpoints): half before, half after."""
+    x = x[:, :, ::stride, ::stride]
+    extra = out_channels - x.shape[1]
+    return F.pad(x, (0, 0, 0, 0, extra // 2, extra - extra // 2))
+
+
+def good_zero_pad_front(x, out_channels, stride):
+    """All zero channels first: the paper does not say where they go, so this passes too."""
+    x = x[:, :, ::stride, ::stride]
+    return F.pad(x, (0, 0, 0, 0, out_channels - x.shape[1], 0))
+
+
 def good_make_stage(block_cls, in_channels, channels, num_blocks, stride):
     blocks = [block_cls(in_channels, channels, stride)]
     for _ in range(1, num_blocks):
@@ -436,9 +449,9 @@ def zero_pad_avg(x, out_channels, stride):
     return F.pad(x, (0, 0, 0, 0, 0, out_channels - x.shape[1]))
 
 
-def zero_pad_front(x, out_channels, stride):
-    x = x[:, :, ::stride, ::stride]
-    return F.pad(x, (0, 0, 0, 0, out_channels - x.shape[1], 0))
+def zero_pad_reversed(x, out_channels, stride):
+    x = x[:, :, ::stride, ::stride].flip(1)
+    return F.pad(x, (0, 0, 0, 0, 0, out_channels - x.shape[1]))
 
 
 def zero_pad_learnable(x, out_channels, stride):
@@ -540,7 +553,7 @@ CORPUS = [
     ("check_preact_block", PreActReluAfterAdd, "nothing follows the add"),
     ("check_preact_block", GoodBasic, "never negative"),
     ("check_zero_pad_shortcut", zero_pad_avg, "average-pool"),
-    ("check_zero_pad_shortcut", zero_pad_front, "the zero channels come first"),
+    ("check_zero_pad_shortcut", zero_pad_reversed, "unchanged and in order"),
     ("check_zero_pad_shortcut", zero_pad_learnable, "learnable parameters"),
     ("check_zero_pad_shortcut", zero_pad_no_subsample, "subsample by the stride"),
     ("check_zero_pad_shortcut", GoodBasic, "got the class GoodBasic"),

@@ -25,6 +25,8 @@ from resnet_edu.teaching.checks import CheckResult
         ("check_preact_block", impls.GoodPreAct),
         ("check_preact_block", PreActBlock),
         ("check_zero_pad_shortcut", impls.good_zero_pad),
+        ("check_zero_pad_shortcut", impls.good_zero_pad_both_sides),
+        ("check_zero_pad_shortcut", impls.good_zero_pad_front),
         ("check_make_stage", impls.good_make_stage),
         ("check_cifar_depth", impls.good_cifar_depth),
     ],

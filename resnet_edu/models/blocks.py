@@ -6,13 +6,19 @@
 - :class:`PreActBlock`: BN-ReLU-conv twice, then the add, nothing after (chapter 7).
 
 Names follow torchvision (``conv1, bn1, relu, conv2, bn2, downsample``), so state_dicts
-load both ways. Two deliberate differences from torchvision's code, neither of which
-changes a number: ReLUs are not in-place and the add is ``out = out + identity``, so
-forward hooks that record activations (chapter 5) see each tensor as it was.
+load both ways. As in torchvision, the ReLUs are in place and the add is
+``out += identity``: no extra copy of each activation, so a training step is as fast
+and as lean as torchvision's. Each in-place operation only overwrites a tensor the
+block itself just made (a norm layer's or a convolution's output), never the block's
+input or output, so forward hooks on blocks (chapter 5) see every output as it was.
+The one exception is :class:`PreActBlock`, whose first ReLU acts on ``bn1(x)``: that is
+``x`` itself when ``norm_layer=nn.Identity``, so its ReLU is not in place.
 
 Each block has ``out_channels``, the class attribute ``expansion`` (out_channels /
 channels), ``has_shortcut`` (False only for :class:`PlainBlock`) and the property
-``last_bn``: the norm layer whose weight zero-init sets to 0 (chapter 7).
+``last_bn``: the norm layer whose weight zero-init sets to 0 (chapter 7). Every block
+compiles with ``torch.jit.script``, traces with ``torch.fx`` and exports with
+``torch.export``, like torchvision's.
 """
 
 from __future__ import annotations
@@ -28,15 +34,21 @@ from resnet_edu.models.shortcuts import make_shortcut
 NormLayer = Callable[[int], nn.Module]
 
 
-def conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
-    """A 3x3 convolution with padding 1 and no bias (the BN after it has one).
+def conv3x3(in_channels: int, out_channels: int, stride: int = 1, groups: int = 1, dilation: int = 1) -> nn.Conv2d:
+    """A 3x3 convolution with padding ``dilation`` (1 by default) and no bias (the BN after it has one).
 
     Args:
         in_channels: input channels.
         out_channels: output channels.
         stride: 1 keeps H and W; 2 halves them (rounding up).
+        groups: split the channels into this many groups, each convolved on its own
+            (ResNeXt's "cardinality"); 1 is an ordinary convolution.
+        dilation: spacing of the kernel's taps; padding grows with it, so H and W are kept.
     """
-    return nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1, bias=False)
+    return nn.Conv2d(
+        in_channels, out_channels, kernel_size=3, stride=stride, padding=dilation,
+        groups=groups, bias=False, dilation=dilation,
+    )
 
 
 def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
@@ -72,6 +84,7 @@ class PlainBlock(nn.Module):
 
     expansion: int = 1
     has_shortcut: bool = False
+    __jit_unused_properties__ = ["last_bn"]
 
     def __init__(
         self, in_channels: int, channels: int, stride: int = 1, norm_layer: NormLayer = nn.BatchNorm2d
@@ -81,7 +94,7 @@ class PlainBlock(nn.Module):
         self.out_channels = channels * self.expansion
         self.conv1 = conv3x3(in_channels, channels, stride)
         self.bn1 = norm_layer(channels)
-        self.relu = nn.ReLU()
+        self.relu = nn.ReLU(inplace=True)
         self.conv2 = conv3x3(channels, channels)
         self.bn2 = norm_layer(channels)
 
@@ -114,10 +127,13 @@ class BasicBlock(nn.Module):
         stride: stride of the first convolution (2 halves H and W).
         shortcut: ``"A"``, ``"B"`` (default, as torchvision) or ``"C"``.
         norm_layer: norm constructor; ``nn.Identity`` turns BN off (chapter 5).
+        zeros: option A only: where the zero channels go, ``"both"`` or ``"end"``
+            (see :class:`~resnet_edu.models.shortcuts.ZeroPadShortcut`).
     """
 
     expansion: int = 1
     has_shortcut: bool = True
+    __jit_unused_properties__ = ["last_bn"]
 
     def __init__(
         self,
@@ -126,16 +142,17 @@ class BasicBlock(nn.Module):
         stride: int = 1,
         shortcut: str = "B",
         norm_layer: NormLayer = nn.BatchNorm2d,
+        zeros: str = "both",
     ) -> None:
         super().__init__()
         _check_sizes(in_channels, channels, stride)
         self.out_channels = channels * self.expansion
         self.conv1 = conv3x3(in_channels, channels, stride)
         self.bn1 = norm_layer(channels)
-        self.relu = nn.ReLU()
+        self.relu = nn.ReLU(inplace=True)
         self.conv2 = conv3x3(channels, channels)
         self.bn2 = norm_layer(channels)
-        self.downsample = make_shortcut(shortcut, in_channels, self.out_channels, stride, norm_layer)
+        self.downsample = make_shortcut(shortcut, in_channels, self.out_channels, stride, norm_layer, zeros)
 
     @property
     def last_bn(self) -> nn.Module:
@@ -151,7 +168,7 @@ class BasicBlock(nn.Module):
         out = self.bn2(out)  # F(x)
         if self.downsample is not None:
             identity = self.downsample(x)  # (N, C, H/s, W/s)
-        out = out + identity  # F(x) + x
+        out += identity  # F(x) + x, in place: out is this block's own tensor
         return self.relu(out)
 
 
@@ -168,17 +185,30 @@ class Bottleneck(nn.Module):
     input pixel instead of skipping three in four; it costs more (4.09 / 7.80 / 11.51
     GMACs) and is about 0.5 % more accurate on ImageNet top-1. Parameters are the same.
 
+    The rest of torchvision's family changes only the middle: its width is
+    ``int(channels * base_width / 64) * groups``, and the 3x3 is a grouped convolution.
+    ResNeXt (Xie et al. 2017, "Aggregated Residual Transformations", arXiv:1611.05431)
+    uses ``groups=32, base_width=4`` (``resnext50_32x4d``: 32 groups of 4 channels, a
+    128-channel 3x3 in the first stage where ResNet-50 has 64); Wide ResNet-50-2 (Zagoruyko and
+    Komodakis 2016, arXiv:1605.07146) keeps ``groups=1`` and doubles ``base_width``.
+    ``dilation`` spaces the 3x3's taps (torchvision's ``replace_stride_with_dilation``).
+
     Args:
         in_channels: channels of the input.
-        channels: width of the bottleneck; the output has ``4 * channels``.
+        channels: the stage's width; the output has ``4 * channels``.
         stride: 2 halves H and W (on the 3x3 or on the first 1x1, see above).
         shortcut: ``"A"``, ``"B"`` (default, as torchvision) or ``"C"``.
         stride_in_1x1: True for the paper's placement, False for torchvision's.
         norm_layer: norm constructor; ``nn.Identity`` turns BN off (chapter 5).
+        zeros: option A only: where the zero channels go (``"both"`` or ``"end"``).
+        groups: groups of the 3x3 convolution (ResNeXt's cardinality).
+        base_width: channels per group at ``channels=64`` (64 for ResNet, 4 or 8 for ResNeXt).
+        dilation: dilation (and padding) of the 3x3 convolution.
     """
 
     expansion: int = 4
     has_shortcut: bool = True
+    __jit_unused_properties__ = ["last_bn"]
 
     def __init__(
         self,
@@ -188,19 +218,30 @@ class Bottleneck(nn.Module):
         shortcut: str = "B",
         stride_in_1x1: bool = False,
         norm_layer: NormLayer = nn.BatchNorm2d,
+        zeros: str = "both",
+        groups: int = 1,
+        base_width: int = 64,
+        dilation: int = 1,
     ) -> None:
         super().__init__()
         _check_sizes(in_channels, channels, stride)
+        check_positive_int("groups", groups)
+        check_positive_int("base_width", base_width)
+        check_positive_int("dilation", dilation)
+        width = int(channels * (base_width / 64.0)) * groups  # the 3x3's channels: `channels` for ResNet
+        if width == 0:
+            raise ValueError(f"the bottleneck width int({channels} * {base_width} / 64) * {groups} is 0; "
+                             "raise channels or base_width")
         stride_1x1, stride_3x3 = (stride, 1) if stride_in_1x1 else (1, stride)
         self.out_channels = channels * self.expansion
-        self.conv1 = conv1x1(in_channels, channels, stride_1x1)
-        self.bn1 = norm_layer(channels)
-        self.conv2 = conv3x3(channels, channels, stride_3x3)
-        self.bn2 = norm_layer(channels)
-        self.conv3 = conv1x1(channels, self.out_channels)
+        self.conv1 = conv1x1(in_channels, width, stride_1x1)
+        self.bn1 = norm_layer(width)
+        self.conv2 = conv3x3(width, width, stride_3x3, groups, dilation)
+        self.bn2 = norm_layer(width)
+        self.conv3 = conv1x1(width, self.out_channels)
         self.bn3 = norm_layer(self.out_channels)
-        self.relu = nn.ReLU()
-        self.downsample = make_shortcut(shortcut, in_channels, self.out_channels, stride, norm_layer)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = make_shortcut(shortcut, in_channels, self.out_channels, stride, norm_layer, zeros)
 
     @property
     def last_bn(self) -> nn.Module:
@@ -209,17 +250,17 @@ class Bottleneck(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         identity = x  # (N, C_in, H, W)
-        out = self.conv1(x)  # (N, C, H, W)      reduce  (H/s with stride_in_1x1)
+        out = self.conv1(x)  # (N, W, H, W)      reduce to the width W (H/s with stride_in_1x1)
         out = self.bn1(out)
         out = self.relu(out)
-        out = self.conv2(out)  # (N, C, H/s, W/s)  3x3
+        out = self.conv2(out)  # (N, W, H/s, W/s)  3x3 (grouped for ResNeXt)
         out = self.bn2(out)
         out = self.relu(out)
         out = self.conv3(out)  # (N, 4C, H/s, W/s) expand
         out = self.bn3(out)  # F(x)
         if self.downsample is not None:
             identity = self.downsample(x)  # (N, 4C, H/s, W/s)
-        out = out + identity  # F(x) + x
+        out += identity  # F(x) + x, in place: out is this block's own tensor
         return self.relu(out)
 
 
@@ -242,11 +283,13 @@ class PreActBlock(nn.Module):
         stride: stride of the first convolution (2 halves H and W).
         shortcut: ``"A"``, ``"B"`` (default) or ``"C"``.
         norm_layer: norm constructor; ``nn.Identity`` turns BN off (chapter 5).
+        zeros: option A only: where the zero channels go (``"both"`` or ``"end"``).
     """
 
     expansion: int = 1
     has_shortcut: bool = True
     preactivation: bool = True
+    __jit_unused_properties__ = ["last_bn"]
 
     def __init__(
         self,
@@ -255,16 +298,17 @@ class PreActBlock(nn.Module):
         stride: int = 1,
         shortcut: str = "B",
         norm_layer: NormLayer = nn.BatchNorm2d,
+        zeros: str = "both",
     ) -> None:
         super().__init__()
         _check_sizes(in_channels, channels, stride)
         self.out_channels = channels * self.expansion
         self.bn1 = norm_layer(in_channels)
-        self.relu = nn.ReLU()
+        self.relu = nn.ReLU()  # not in place: without BN, bn1(x) is x itself (the shortcut's input)
         self.conv1 = conv3x3(in_channels, channels, stride)
         self.bn2 = norm_layer(channels)
         self.conv2 = conv3x3(channels, channels)
-        self.downsample = make_shortcut(shortcut, in_channels, self.out_channels, stride, norm_layer)
+        self.downsample = make_shortcut(shortcut, in_channels, self.out_channels, stride, norm_layer, zeros)
 
     @property
     def last_bn(self) -> nn.Module:
