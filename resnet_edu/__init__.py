@@ -92,6 +92,8 @@ from resnet_edu.measuring.formulas import (
 )
 from resnet_edu.measuring.gradients import GradientNorms, gradient_norms
 from resnet_edu.measuring.published import PUBLISHED_CIFAR, PUBLISHED_IMAGENET, PUBLISHED_TABLE3_TOP1
+from resnet_edu.measuring.published import IMAGENET_MEAN, IMAGENET_STD
+from resnet_edu.measuring.published import PUBLISHED_CIFAR_CHECKPOINTS, PUBLISHED_TORCHVISION_WEIGHTS
 from resnet_edu.measuring.table1 import Table1, table1
 from resnet_edu.measuring.trace import ShapeTrace, TraceRow, format_shape, summary, trace_shapes
 
@@ -101,6 +103,7 @@ __all__ += ["conv_macs", "conv_params", "linear_macs", "linear_params"]
 __all__ += ["ShapeTrace", "TraceRow", "format_shape", "summary", "trace_shapes", "CostRow", "CostTable", "cost_table"]
 __all__ += ["Table1", "table1", "GradientNorms", "gradient_norms"]
 __all__ += ["PUBLISHED_IMAGENET", "PUBLISHED_TABLE3_TOP1", "PUBLISHED_CIFAR", "imagenet_comparison", "cifar_comparison"]
+__all__ += ["PUBLISHED_CIFAR_CHECKPOINTS", "PUBLISHED_TORCHVISION_WEIGHTS", "IMAGENET_MEAN", "IMAGENET_STD"]
 
 # --- experiments: data, recipe, training, degradation, sweep, lesion, checkpoints -------
 from resnet_edu.experiments.checkpoints import (
@@ -129,6 +132,9 @@ from resnet_edu.experiments.distributed import CPUSyncBatchNorm, distributed_dig
 from resnet_edu.experiments.distributed import init_distributed, is_main_process, one_step
 from resnet_edu.experiments.gradient_sweep import GradientRun, GradientSweep, gradient_sweep
 from resnet_edu.experiments.lesion import LesionRecord, LesionStudy, deletable_blocks, lesion_experiment, lesion_study
+from resnet_edu.experiments.pretrained import cifar_checkpoint_inputs, cifar_checkpoint_url, load_cifar_checkpoint
+from resnet_edu.experiments.pretrained import load_torchvision_weights, make_synthetic_cifar_checkpoint
+from resnet_edu.experiments.pretrained import synthetic_cifar_images
 from resnet_edu.experiments.recipe import DIGITS_RECIPE, PAPER_CIFAR_RECIPE, Recipe
 from resnet_edu.experiments.training import EpochRecord, History, evaluate, train
 

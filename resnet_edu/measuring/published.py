@@ -5,6 +5,10 @@
 - :data:`PUBLISHED_TABLE3_TOP1`: ImageNet top-1 errors of plain-34 and the shortcut
   options A, B, C (He et al. 2015, Table 3).
 - :data:`PUBLISHED_CIFAR`: the CIFAR-10 ResNets of He et al. 2015, Table 6.
+- :data:`PUBLISHED_CIFAR_CHECKPOINTS`, :data:`CIFAR_CHECKPOINT_URL`: the most-used published
+  CIFAR-10 checkpoints (akamaster/pytorch_resnet_cifar10), with their reported errors.
+- :data:`PUBLISHED_TORCHVISION_WEIGHTS`, :data:`TORCHVISION_WEIGHTS_URL`: torchvision's
+  IMAGENET1K_V1 weight files of the whole ResNet family; :data:`IMAGENET_MEAN`/:data:`IMAGENET_STD`.
 
 Constants only: :mod:`resnet_edu.measuring.comparison` computes the package's own
 numbers and sets them side by side. Taught in chapters 2, 4 and 6.
@@ -15,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["Published", "PUBLISHED_IMAGENET", "PUBLISHED_TABLE3_TOP1", "PublishedCifar", "PUBLISHED_CIFAR"]
+__all__ += ["PublishedCifarCheckpoint", "PUBLISHED_CIFAR_CHECKPOINTS", "CIFAR_CHECKPOINT_URL", "IMAGENET_MEAN"]
+__all__ += ["IMAGENET_STD", "PublishedTorchvisionWeights", "PUBLISHED_TORCHVISION_WEIGHTS", "TORCHVISION_WEIGHTS_URL"]
 
 
 @dataclass(frozen=True)
@@ -89,3 +95,83 @@ PUBLISHED_CIFAR: dict[int, PublishedCifar] = {
     110: PublishedCifar(1.7, 1, 6.43, 6.61, 0.16),
     1202: PublishedCifar(19.4, 1, 7.93),
 }
+
+
+# ----------------------------------------------------------------- published weights
+
+
+@dataclass(frozen=True)
+class PublishedCifarCheckpoint:
+    """One CIFAR-10 checkpoint of akamaster/pytorch_resnet_cifar10.
+
+    Attributes:
+        file_name: the file's name; the hex digits after ``-`` are the start of its sha256.
+        test_error: the CIFAR-10 test error (%) reported for it in the repository's README.
+    """
+
+    file_name: str
+    test_error: float
+
+
+#: Source: github.com/akamaster/pytorch_resnet_cifar10 (Yerlan Idelbayev, BSD-2-Clause), README
+#: ("Pretrained models for download") and the folder ``pretrained_models/``. Each file holds
+#: ``{"state_dict": ..., "best_prec1": ...}`` saved from ``nn.DataParallel`` (names start with
+#: ``module.``; the classifier is ``linear``); option A pads ``planes // 4`` zero channels on
+#: each side; trained and tested on inputs normalised with the ImageNet mean and std
+#: (its ``trainer.py``). Taught in chapter 6.
+PUBLISHED_CIFAR_CHECKPOINTS: dict[int, PublishedCifarCheckpoint] = {
+    20: PublishedCifarCheckpoint("resnet20-12fca82f.th", 8.27),
+    32: PublishedCifarCheckpoint("resnet32-d509ac18.th", 7.37),
+    44: PublishedCifarCheckpoint("resnet44-014dd654.th", 6.90),
+    56: PublishedCifarCheckpoint("resnet56-4bfd9763.th", 6.61),
+    110: PublishedCifarCheckpoint("resnet110-1d1ed7c2.th", 6.32),
+    1202: PublishedCifarCheckpoint("resnet1202-f3b1deed.th", 6.18),
+}
+
+#: Where those files are published: ``.format(name=...)`` with a ``file_name`` above.
+CIFAR_CHECKPOINT_URL = "https://github.com/akamaster/pytorch_resnet_cifar10/raw/master/pretrained_models/{name}"
+
+#: The normalisation ImageNet models (and the CIFAR checkpoints above) expect: per channel
+#: (R, G, B) of images in [0, 1]. Source: torchvision's ``ImageClassification`` preset and
+#: akamaster's ``trainer.py`` (``transforms.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229,
+#: 0.224, 0.225])``).
+IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
+IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class PublishedTorchvisionWeights:
+    """torchvision's IMAGENET1K_V1 weights of one network.
+
+    Attributes:
+        file_name: the file's name (the hex digits after ``-`` start its sha256).
+        parameters: ``num_params`` in torchvision's metadata.
+        top1: ImageNet-1K validation accuracy (%), ``acc@1``, single 224x224 crop.
+        gmacs: ``_ops``: multiply-adds (x10^9) at 224x224.
+    """
+
+    file_name: str
+    parameters: int
+    top1: float
+    gmacs: float
+
+
+#: Source: torchvision/models/resnet.py (pytorch/vision), the ``IMAGENET1K_V1`` entry of each
+#: ``*_Weights`` enum (url, num_params, acc@1, _ops). Only ResNeXt-101 64x4d has no "V1
+#: recipe" weights: its IMAGENET1K_V1 file was trained with torchvision's newer recipe.
+#: The files live at :data:`TORCHVISION_WEIGHTS_URL`.
+PUBLISHED_TORCHVISION_WEIGHTS: dict[str, PublishedTorchvisionWeights] = {
+    "resnet18": PublishedTorchvisionWeights("resnet18-f37072fd.pth", 11_689_512, 69.758, 1.814),
+    "resnet34": PublishedTorchvisionWeights("resnet34-b627a593.pth", 21_797_672, 73.314, 3.664),
+    "resnet50": PublishedTorchvisionWeights("resnet50-0676ba61.pth", 25_557_032, 76.130, 4.089),
+    "resnet101": PublishedTorchvisionWeights("resnet101-63fe2227.pth", 44_549_160, 77.374, 7.801),
+    "resnet152": PublishedTorchvisionWeights("resnet152-394f9c45.pth", 60_192_808, 78.312, 11.514),
+    "resnext50_32x4d": PublishedTorchvisionWeights("resnext50_32x4d-7cdf4587.pth", 25_028_904, 77.618, 4.23),
+    "resnext101_32x8d": PublishedTorchvisionWeights("resnext101_32x8d-8ba56ff5.pth", 88_791_336, 79.312, 16.414),
+    "resnext101_64x4d": PublishedTorchvisionWeights("resnext101_64x4d-173b62eb.pth", 83_455_272, 83.246, 15.46),
+    "wide_resnet50_2": PublishedTorchvisionWeights("wide_resnet50_2-95faca4d.pth", 68_883_240, 78.468, 11.398),
+    "wide_resnet101_2": PublishedTorchvisionWeights("wide_resnet101_2-32ee1156.pth", 126_886_696, 78.848, 22.753),
+}
+
+#: torchvision's download folder: ``TORCHVISION_WEIGHTS_URL + file_name``.
+TORCHVISION_WEIGHTS_URL = "https://download.pytorch.org/models/"
