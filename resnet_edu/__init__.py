@@ -146,6 +146,8 @@ __all__ += ["gradient_sweep", "GradientRun", "GradientSweep"]
 __all__ += ["lesion_study", "lesion_experiment", "deletable_blocks", "LesionRecord", "LesionStudy"]
 __all__ += ["CheckpointError", "file_sha256", "hash_prefix_from_name", "load_checkpoint", "save_checkpoint"]
 __all__ += ["save_training_state", "load_training_state", "init_distributed", "is_main_process", "one_step"]
+__all__ += ["load_cifar_checkpoint", "cifar_checkpoint_url", "cifar_checkpoint_inputs", "load_torchvision_weights"]
+__all__ += ["make_synthetic_cifar_checkpoint", "synthetic_cifar_images"]
 __all__ += ["distributed_loaders", "distributed_digits_loaders", "CPUSyncBatchNorm"]
 
 # --- teaching: checkers, diagnose, explorers, plots ------------------------------------
