@@ -61,7 +61,14 @@ class EpochRecord:
 
 
 class History(list):
-    """The :class:`EpochRecord` of every epoch, in order; prints as a table (errors in %)."""
+    """The :class:`EpochRecord` of every epoch, in order; prints as a table (errors in %).
+
+    A slice is a History too: ``print(history[-3:])`` prints the last three epochs.
+    """
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def]
+        item = super().__getitem__(index)
+        return History(item) if isinstance(index, slice) else item
 
     def table(self) -> Table:
         """The history as a :class:`~resnet_edu.core.tabular.Table`, one row per epoch."""
