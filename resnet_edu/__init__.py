@@ -10,7 +10,7 @@ importing only from the ones above it in this list:
   gradient norms, the published numbers and the comparisons with them.
 - ``experiments``: data, the training recipe and loop, degradation, gradient sweep,
   lesion study, checkpoints.
-- ``teaching``: exercise checkers, ``diagnose``, explorers, plots.
+- ``teaching``: exercise checkers, ``diagnose``, explorers, plots, diagrams.
 """
 
 from resnet_edu.core.version import __version__
@@ -62,14 +62,14 @@ from resnet_edu.models.networks import (
     wide_resnet101_2,
 )
 from resnet_edu.models.shortcuts import SHORTCUT_OPTIONS, ZERO_PLACEMENTS, ZeroPadShortcut, make_shortcut
-from resnet_edu.models.vgg import VGG, vgg16
+from resnet_edu.models.vgg import VGG, vgg16, vgg19
 
 __all__ += ["PlainBlock", "BasicBlock", "Bottleneck", "PreActBlock", "conv1x1", "conv3x3"]
 __all__ += ["SHORTCUT_OPTIONS", "ZeroPadShortcut", "make_shortcut", "he_init_", "default_init_", "zero_init_residual_"]
 __all__ += ["ResNet", "make_stage", "IMAGENET_RESNETS", "KINDS", "INITS", "CIFAR_WIDTHS", "cifar_blocks_per_stage", "cifar_network"]
 __all__ += ["cifar_resnet", "cifar_plain", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
 __all__ += ["plain18", "plain34", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110"]
-__all__ += ["plain20", "plain32", "plain44", "plain56", "plain110", "VGG", "vgg16"]
+__all__ += ["plain20", "plain32", "plain44", "plain56", "plain110", "VGG", "vgg16", "vgg19"]
 __all__ += ["resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2"]
 __all__ += ["TORCHVISION_RESNETS", "ZERO_PLACEMENTS"]
 
@@ -150,7 +150,7 @@ __all__ += ["load_cifar_checkpoint", "cifar_checkpoint_url", "cifar_checkpoint_i
 __all__ += ["make_synthetic_cifar_checkpoint", "synthetic_cifar_images"]
 __all__ += ["distributed_loaders", "distributed_digits_loaders", "CPUSyncBatchNorm"]
 
-# --- teaching: checkers, diagnose, explorers, plots ------------------------------------
+# --- teaching: checkers, diagnose, explorers, plots, diagrams ---------------------------
 from resnet_edu.teaching.checks import (
     CheckResult,
     check_answer,
@@ -165,6 +165,10 @@ from resnet_edu.teaching.checks import (
     describe_exception,
 )
 from resnet_edu.teaching.diagnose import Diagnosis, diagnose
+from resnet_edu.teaching.diagram_concepts import draw_function_classes, draw_path_lengths, draw_unrolled
+from resnet_edu.teaching.diagram_networks import draw_network, draw_networks, draw_stages
+from resnet_edu.teaching.diagram_shortcuts import draw_shortcut_options
+from resnet_edu.teaching.diagrams import Diagram, draw_block, draw_blocks, show_diagram
 from resnet_edu.teaching.plots import plot_gradient_norms, plot_gradient_sweep, plot_histories, plot_lesion, plot_sweep_run
 from resnet_edu.teaching.widgets import explorer, figure_to_png, live_explorer
 
@@ -173,3 +177,5 @@ __all__ += ["check_zero_pad_shortcut", "check_make_stage", "check_cifar_depth", 
 __all__ += ["CheckResult", "describe_exception", "diagnose", "Diagnosis"]
 __all__ += ["plot_gradient_norms", "plot_gradient_sweep", "plot_histories", "plot_lesion", "plot_sweep_run"]
 __all__ += ["explorer", "live_explorer", "figure_to_png"]
+__all__ += ["draw_block", "draw_blocks", "draw_shortcut_options", "draw_network", "draw_networks", "draw_stages"]
+__all__ += ["draw_function_classes", "draw_unrolled", "draw_path_lengths", "show_diagram", "Diagram"]

@@ -64,3 +64,20 @@ def vgg16(**kwargs: int) -> VGG:
         **kwargs: ``in_channels``, ``num_classes`` (see :class:`VGG`).
     """
     return VGG(VGG16_CONFIG, **kwargs)
+
+
+# Configuration E: sixteen 3x3 convolutions, the VGG-19 of He et al. 2015, Figure 3 (left).
+VGG19_CONFIG: tuple[int | str, ...] = (
+    64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M",
+)
+
+
+def vgg19(**kwargs: int) -> VGG:
+    """VGG-19 (configuration E): 143,667,240 parameters, 19.6 G multiply-adds at 224x224.
+
+    The left column of He et al. 2015, Figure 3 (chapter 4 draws it beside ResNet-34).
+
+    Args:
+        **kwargs: ``in_channels``, ``num_classes`` (see :class:`VGG`).
+    """
+    return VGG(VGG19_CONFIG, **kwargs)

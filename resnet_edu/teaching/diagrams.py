@@ -1,0 +1,340 @@
+"""Diagrams drawn from the models themselves: blocks, shortcuts, and how a figure is shown.
+
+Every figure is read off a built module, so it cannot disagree with the code it shows:
+a block's layers come from ``torch.fx`` (the order its ``forward`` calls them, and which
+two tensors the add sums), each label from the layer's own attributes (kernel, channels,
+stride), and what a shortcut does to channels and pixels from probing it with a tensor.
+Shortcut options are in :mod:`~resnet_edu.teaching.diagram_shortcuts`, networks and
+stages in :mod:`~resnet_edu.teaching.diagram_networks`, the conceptual figures in
+:mod:`~resnet_edu.teaching.diagram_concepts`.
+
+Figures are matplotlib ``Figure`` objects made without pyplot (a notebook shows only
+what you display), drawn on an explicit white background with dark text and a grey
+border, so they read the same on the book's light and dark themes. Show one with
+:func:`show_diagram`: an SVG with alt text and a caption, byte-identical on every run.
+Taught in chapters 2 and 3.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import operator
+from dataclasses import dataclass
+from typing import Mapping
+
+import matplotlib
+import torch
+import torch.fx
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
+from torch import nn
+
+from resnet_edu.models.shortcuts import ZeroPadShortcut
+
+BACKGROUND = "#ffffff"
+TEXT = "#1b1b1b"
+BORDER = "#8c8c8c"
+ACCENT = "#b3261e"  # the stride label, the thing to look at
+FILLS = {"conv": "#cfe0f5", "norm": "#fbe3c0", "relu": "#d7ecd0", "pool": "#e4dcf0", "fc": "#f6d0d0",
+         "pad": "#eeeeee", "other": "#f2f2f2"}
+_CARD = f"margin: 1em auto; padding: 0.5em; text-align: center; background: {BACKGROUND}; color: {TEXT}; border-radius: 4px"
+_SVG_SETTINGS = {"svg.hashsalt": "resnet-edu", "svg.fonttype": "path", "font.family": "DejaVu Sans"}
+
+
+# --- figures, boxes and arrows --------------------------------------------------------
+
+
+def new_figure(width: float, height: float) -> tuple[Figure, Axes]:
+    """A figure ``width`` x ``height`` inches with one borderless axes in inch coordinates."""
+    figure = Figure(figsize=(width, height), facecolor=BACKGROUND, edgecolor=BORDER, linewidth=1.5)
+    ax = figure.add_axes((0, 0, 1, 1))
+    ax.set(xlim=(0, width), ylim=(0, height))
+    ax.set_axis_off()
+    ax.set_facecolor(BACKGROUND)
+    return figure, ax
+
+
+def box(ax: Axes, x: float, y: float, w: float, h: float, text: str, kind: str = "other",
+        gid: str | None = None, size: float = 8.5) -> None:
+    """A rounded box centred on (x, y) with ``text`` in it; ``kind`` picks the fill (or is a colour)."""
+    patch = FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0,rounding_size=0.05",
+                           facecolor=FILLS.get(kind, kind), edgecolor="#4a4a4a", linewidth=0.8)
+    patch.set_gid(gid)
+    patch.set_zorder(3)  # above the shortcut lines that run through it
+    ax.add_patch(patch)
+    ax.text(x, y, text, ha="center", va="center", fontsize=size, color=TEXT, zorder=4)
+
+
+def arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float], style: str = "-") -> None:
+    """An arrow from ``start`` to ``end`` (``style``: ``"-"`` solid, ``":"`` dotted, ``"--"`` dashed)."""
+    ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=9, color=TEXT,
+                                 linewidth=1.0, linestyle=style, shrinkA=0, shrinkB=0))
+
+
+def line(ax: Axes, xs: list[float], ys: list[float], style: str = "-") -> None:
+    """A polyline in the text colour."""
+    ax.plot(xs, ys, color=TEXT, linewidth=1.0, linestyle=style, solid_capstyle="butt")
+
+
+# --- showing a figure: SVG, alt text, caption -------------------------------------------
+
+
+def figure_to_svg(figure: Figure) -> bytes:
+    """The figure as SVG bytes, identical on every run (fixed hash salt, no date, no version)."""
+    buffer = io.BytesIO()
+    with matplotlib.rc_context(_SVG_SETTINGS):
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    return buffer.getvalue()
+
+
+class Diagram:
+    """A figure ready for a page: an SVG image with alt text, inside ``<figure>`` with a caption.
+
+    Shows in a notebook (and in the built book: myst-nb keeps ``text/html`` outputs) as
+    ``<figure><img alt=... src="data:image/svg+xml;base64,..."><figcaption>``. Its text
+    form is ``<Diagram: alt text>``, so nbval compares stable strings.
+
+    Attributes:
+        svg: the SVG bytes. alt: the alt text. caption: what to look at.
+    """
+
+    def __init__(self, svg: bytes, alt: str, caption: str) -> None:
+        self.svg, self.alt, self.caption = svg, alt, caption
+
+    def __repr__(self) -> str:
+        return f"<Diagram: {self.alt}>"
+
+    def _repr_html_(self) -> str:
+        data = base64.b64encode(self.svg).decode("ascii")
+        return (
+            # A white card with dark text, the figure's own colours: readable on light and dark
+            # pages alike (the theme would grey the caption, and lighten the output area in dark
+            # mode); "dark-light" tells the theme the image needs no dimming in dark mode.
+            f'<figure class="resnet-edu-diagram" style="{_CARD}">'
+            f'<img class="dark-light" src="data:image/svg+xml;base64,{data}" alt="{html.escape(self.alt)}"'
+            ' style="max-width: 100%; height: auto">'
+            f'<figcaption style="color: {TEXT}">{html.escape(self.caption)}</figcaption></figure>'
+        )
+
+
+def show_diagram(figure: Figure, alt: str, caption: str) -> Diagram:
+    """Display ``figure`` as an SVG with alt text and a caption (end a notebook cell with it).
+
+    Args:
+        figure: what a ``draw_*`` function returned (any matplotlib Figure works).
+        alt: the alt text, for readers who cannot see the image: what it shows.
+        caption: the caption under it: what to look at.
+
+    Raises:
+        ValueError: if ``alt`` or ``caption`` is empty.
+    """
+    for name, value in (("alt", alt), ("caption", caption)):
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"show_diagram needs a non-empty {name} text: every figure of the book has one")
+    svg = figure_to_svg(figure)
+    matplotlib.pyplot.close(figure)  # a pyplot figure would otherwise show a second time
+    return Diagram(svg, alt.strip(), caption.strip())
+
+
+# --- blocks: read with torch.fx ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BlockParts:
+    """A block's layers in call order, split at the add.
+
+    Attributes:
+        branch: module paths of the residual branch F (the whole block if there is no add).
+        shortcut: module paths of the shortcut (``()`` for the identity), ``None`` if the
+            block has no add at all (a plain block).
+        after_add: module paths called after the add (the post-activation ReLU).
+    """
+
+    branch: tuple[str, ...]
+    shortcut: tuple[str, ...] | None
+    after_add: tuple[str, ...]
+
+
+class _Tracer(torch.fx.Tracer):
+    """torch.fx's tracer, with option A's shortcut kept as one module."""
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        return isinstance(m, ZeroPadShortcut) or super().is_leaf_module(m, module_qualified_name)
+
+
+def block_parts(block: nn.Module) -> BlockParts:
+    """Trace ``block`` with torch.fx and split its layers into branch, shortcut and after the add."""
+    nodes = list(_Tracer().trace(block).nodes)
+    adds = [n for n in nodes if n.op == "call_function" and n.target in (operator.add, operator.iadd, torch.add)]
+    if not adds:
+        return BlockParts(tuple(n.target for n in nodes if n.op == "call_module"), None, ())
+    add = adds[-1]
+    chains = sorted((_chain(a) for a in add.args[:2]), key=len)
+    after = tuple(n.target for n in nodes[nodes.index(add):] if n.op == "call_module")
+    return BlockParts(tuple(chains[1]), tuple(chains[0]), after)
+
+
+def _chain(node: torch.fx.Node) -> list[str]:
+    """The modules between the block's input and ``node``, input first."""
+    targets = []
+    while node.op != "placeholder":
+        if node.op == "call_module":
+            targets.append(str(node.target))
+        node = next(a for a in node.args if isinstance(a, torch.fx.Node))
+    return targets[::-1]
+
+
+def layer_label(module: nn.Module) -> tuple[str, str]:
+    """What a layer box says, from the module's attributes, and the box's kind (its fill)."""
+    if isinstance(module, nn.Conv2d):
+        k = module.kernel_size[0]
+        groups = f", {module.groups} groups" if module.groups > 1 else ""
+        return f"{k}x{k} conv, {module.in_channels}→{module.out_channels}{groups}", "conv"
+    if isinstance(module, nn.modules.batchnorm._BatchNorm):
+        return "BN", "norm"
+    if isinstance(module, nn.ReLU):
+        return "ReLU", "relu"
+    if isinstance(module, ZeroPadShortcut):
+        return f"zero-pad {module.in_channels}→{module.out_channels}", "pad"
+    return type(module).__name__, "other"
+
+
+def _stride(module: nn.Module) -> int:
+    stride = getattr(module, "stride", 1)
+    return int(stride[0] if isinstance(stride, tuple) else stride)
+
+
+def _heights(module: nn.Module) -> float:
+    return 0.26 if isinstance(module, (nn.ReLU, nn.modules.batchnorm._BatchNorm)) else 0.4
+
+
+_WIDTH, _GAP = 2.0, 0.16  # a branch box's width, the gap between boxes (inches)
+
+
+def _shortcut_modules(block: nn.Module, parts: BlockParts) -> list[str]:
+    return [p for p in parts.shortcut or () if not isinstance(block.get_submodule(p), nn.Identity)]
+
+
+def _side(block: nn.Module, parts: BlockParts) -> float:
+    """How far right of the branch the shortcut runs: further when it has boxes on it."""
+    return _WIDTH / 2 + (0.95 if _shortcut_modules(block, parts) else 0.35)
+
+
+def _draw_block_at(ax: Axes, block: nn.Module, x: float, top: float, title: str, prefix: str) -> None:
+    """One block: branch down the middle, shortcut on the right, the add, what follows it."""
+    parts = block_parts(block)
+    centre = x + (_side(block, parts) if parts.shortcut is not None else 0) / 2
+    ax.text(centre, top, title, ha="center", va="top", fontsize=10, fontweight="bold", color=TEXT)
+    y = top - 0.45
+    in_channels = _first_channels(block, parts.branch)
+    ax.text(x, y, f"x  ({in_channels} channels)", ha="center", va="bottom", fontsize=8.5, color=TEXT)
+    split = y - 0.12
+    y = _draw_column(ax, block, parts.branch, x, split, prefix)
+    if parts.shortcut is not None:
+        y = _draw_add(ax, block, parts, x, split, y, prefix)
+    y = _draw_column(ax, block, parts.after_add, x, y, prefix)
+    arrow(ax, (x, y), (x, y - 0.3))
+    out = getattr(block, "out_channels", "?")
+    ax.text(x, y - 0.34, f"out  ({out} channels)", ha="center", va="top", fontsize=8.5, color=TEXT)
+
+
+def _first_channels(block: nn.Module, branch: tuple[str, ...]) -> int | str:
+    for path in branch:
+        module = block.get_submodule(path)
+        if isinstance(module, nn.Conv2d):
+            return module.in_channels
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            return module.num_features
+    return "?"
+
+
+def _draw_column(ax: Axes, block: nn.Module, paths: tuple[str, ...], x: float, y: float, prefix: str) -> float:
+    """Boxes one under the other from ``y`` down, each joined by an arrow; returns the bottom."""
+    for path in paths:
+        module = block.get_submodule(path)
+        if isinstance(module, nn.Identity):
+            continue  # norm_layer=nn.Identity: nothing happens there
+        h, gap = _heights(module), _GAP
+        arrow(ax, (x, y), (x, y - gap))
+        text, kind = layer_label(module)
+        box(ax, x, y - gap - h / 2, _WIDTH, h, text, kind, gid=f"{prefix}layer:{path}")
+        if _stride(module) > 1:
+            ax.text(x + _WIDTH / 2 - 0.06, y - gap - h / 2, f"/{_stride(module)}", ha="right", va="center",
+                    fontsize=9, fontweight="bold", color=ACCENT, gid=f"{prefix}stride:{path}", zorder=4)
+        y -= gap + h
+    return y
+
+
+def _draw_add(ax: Axes, block: nn.Module, parts: BlockParts, x: float, split: float, y: float, prefix: str) -> float:
+    """The shortcut to the right of the branch, and the circle where it meets F(x)."""
+    side, radius = x + _side(block, parts), 0.14
+    centre = y - _GAP - radius
+    arrow(ax, (x, y), (x, centre + radius))
+    ax.add_patch(Circle((x, centre), radius, facecolor=BACKGROUND, edgecolor=TEXT, linewidth=1.0))
+    ax.text(x, centre, "+", ha="center", va="center", fontsize=11, color=TEXT)
+    modules = _shortcut_modules(block, parts)
+    style = "-" if not modules else (":" if any(isinstance(block.get_submodule(p), nn.Conv2d) for p in modules) else "--")
+    line(ax, [x, side], [split, split], style)
+    line(ax, [side, side], [split, centre], style)
+    arrow(ax, (side, centre), (x + radius, centre), style)
+    label = "identity" if not modules else ("projection" if style == ":" else "option A")
+    ax.text((x + side) / 2 + 0.3, split + 0.03, label, ha="center", va="bottom", fontsize=8, style="italic",
+            color=TEXT)
+    middle = (split + centre) / 2 + 0.22 * (len(modules) - 1)
+    for path in modules:
+        module = block.get_submodule(path)
+        text, kind = layer_label(module)
+        box(ax, side, middle, 1.25, 0.36, text.replace(", ", "\n", 1) if kind == "conv" else text, kind,
+            gid=f"{prefix}shortcut:{path}", size=7.5)
+        if _stride(module) > 1:
+            ax.text(side + 0.68, middle, f"/{_stride(module)}", ha="left", va="center", fontsize=9,
+                    fontweight="bold", color=ACCENT, gid=f"{prefix}stride:{path}", zorder=4)
+        middle -= 0.44
+    return centre - radius
+
+
+def _block_width(block: nn.Module) -> float:
+    parts = block_parts(block)
+    right = _side(block, parts) + (0.95 if _shortcut_modules(block, parts) else 0.2) if parts.shortcut is not None else 0
+    return _WIDTH + 0.5 + max(right - _WIDTH / 2, 0)
+
+
+def _block_height(block: nn.Module) -> float:
+    parts = block_parts(block)
+    paths = parts.branch + parts.after_add
+    height = sum(_GAP + _heights(block.get_submodule(p)) for p in paths)
+    return height + (0.44 if parts.shortcut is not None else 0) + 1.5
+
+
+def draw_blocks(blocks: Mapping[str, nn.Module]) -> Figure:
+    """Blocks side by side, one per title: e.g. plain vs basic vs bottleneck, or V1 vs V1.5.
+
+    Each shows its layers in call order (kernel, in -> out channels, a red ``/2`` where
+    the stride sits, BN, ReLU), the shortcut on the right (solid: identity; dotted:
+    a 1x1 projection; dashed: option A's zero padding) and the add. Taught in chapters 2 and 3.
+
+    Args:
+        blocks: title -> a block (PlainBlock, BasicBlock, Bottleneck, PreActBlock or any
+            module that torch.fx traces, with an add for its shortcut).
+    """
+    if not blocks:
+        raise ValueError("draw_blocks needs at least one block")
+    height = max(_block_height(b) for b in blocks.values())
+    widths = [_block_width(b) for b in blocks.values()]
+    figure, ax = new_figure(sum(widths), height)
+    for i, (title, block) in enumerate(blocks.items()):
+        _draw_block_at(ax, block, sum(widths[:i]) + _WIDTH / 2 + 0.25, height - 0.12, title, prefix=f"{i}:")
+    return figure
+
+
+def draw_block(block: nn.Module, title: str | None = None) -> Figure:
+    """One block, drawn from its modules (see :func:`draw_blocks`). Taught in chapters 2 and 3.
+
+    Args:
+        block: the block, e.g. ``Bottleneck(256, 64)`` (labels 256→64, 64→64, 64→256).
+        title: the title above it (the class name if None).
+    """
+    return draw_blocks({title or type(block).__name__: block})
