@@ -51,12 +51,13 @@ def probe_shortcut(option: str, in_channels: int, out_channels: int, stride: int
     gives a nonzero output on channel o; pixel p is read where an input that is 1 at p
     alone gives a nonzero output. One batched forward pass each, in eval mode.
     """
-    module = make_shortcut(option, in_channels, out_channels, stride)
-    if module is None:
-        eye = torch.eye(in_channels, dtype=torch.bool)
-        return ShortcutProbe(option, eye, torch.ones(size, size, dtype=torch.bool), (size, size), 0, None)
-    channels = torch.eye(in_channels)[:, :, None, None].expand(-1, -1, size, size)  # (C_in, C_in, H, W)
-    pixels = torch.eye(size * size).reshape(size * size, 1, size, size).expand(-1, in_channels, -1, -1)
+    with torch.device("cpu"):  # real numbers, even inside a `with torch.device("meta")` block
+        module = make_shortcut(option, in_channels, out_channels, stride)
+        if module is None:
+            eye = torch.eye(in_channels, dtype=torch.bool)
+            return ShortcutProbe(option, eye, torch.ones(size, size, dtype=torch.bool), (size, size), 0, None)
+        channels = torch.eye(in_channels)[:, :, None, None].expand(-1, -1, size, size)  # (C_in, C_in, H, W)
+        pixels = torch.eye(size * size).reshape(size * size, 1, size, size).expand(-1, in_channels, -1, -1)
     with model_run(module):
         by_channel = module(channels)  # (C_in, C_out, H/s, W/s): row i answers "what does channel i feed?"
         by_pixel = module(pixels)  # (H*W, C_out, H/s, W/s)
