@@ -114,7 +114,7 @@ def draw_networks(models: Mapping[str, nn.Module], input_size: Sequence[int] = (
         raise ValueError("draw_networks needs at least one model")
     columns = [network_rows(m, input_size) for m in models.values()]
     bands = _bands(columns)
-    height = 1.0 + sum(n * _PITCH + 0.22 for _, n in bands)
+    height = 1.5 + sum(n * _PITCH + 0.22 for _, n in bands)
     figure, ax = new_figure(1.0 + _COLUMN * len(models), height)
     tops = _draw_band_lines(ax, bands, height - 0.75, 1.0 + _COLUMN * len(models))
     for i, (title, model) in enumerate(models.items()):
@@ -124,6 +124,8 @@ def draw_networks(models: Mapping[str, nn.Module], input_size: Sequence[int] = (
                 color=TEXT)
         centres = _draw_rows(ax, columns[i], x, tops, _width_fills(columns[i]), prefix=f"{i}:")
         _draw_shortcut_arcs(ax, model, columns[i], centres, x + 0.75, prefix=f"{i}:")
+    ax.text(0.12, 0.08, "shortcut arcs: solid = identity,\ndotted = 1x1 projection, dashed = zero padding (A);\n"
+            "red /2 = stride 2", ha="left", va="bottom", fontsize=7.5, color=TEXT)
     return figure
 
 
