@@ -127,3 +127,90 @@ def test_check_param_count_uses_the_model():
     assert checks.check_param_count(by_hand, block, verbose=False)
     result = checks.check_param_count(by_hand - 64 * 128 - 256, block, verbose=False)
     assert "too low by 8,448" in result.message
+
+
+# ---------------------------------------------------------------- code that never returns
+
+class EndlessForward(BasicBlock):
+    def forward(self, x):
+        out = x
+        while out.shape[1] > 0:
+            out = out + 0
+        return out
+
+
+class EndlessInit(torch.nn.Module):
+    def __init__(self, in_channels, out_channels, stride=1):
+        super().__init__()
+        blocks = 0
+        while blocks >= 0:
+            blocks += 1
+
+
+@pytest.fixture
+def tiny_time_limit():
+    from resnet_edu.teaching.checks import calls
+
+    previous = calls.set_time_limit(0.3)
+    yield 0.3
+    calls.set_time_limit(None if previous == calls.DEFAULT_TIME_LIMIT else previous)
+
+
+@pytest.mark.parametrize("broken, loop", [(EndlessForward, ("while out.shape[1] > 0:", "out = out + 0")),
+                                         (EndlessInit, ("while blocks >= 0:", "blocks += 1"))])
+def test_code_that_never_returns_gets_a_hint_after_the_time_limit(tiny_time_limit, broken, loop):
+    import time
+
+    started = time.perf_counter()
+    result = checks.check_basic_block(broken, verbose=False)
+    assert time.perf_counter() - started < 5  # stopped after 0.3 s, not hung
+    assert not result.passed
+    assert "did not return within 0.3 s" in result.message and "loop that never ends" in result.message
+    assert any(f"`{line}` when it was stopped" in result.message for line in loop)  # the learner's line
+    assert checks.check_basic_block(impls.GoodBasic, verbose=False)  # the alarm is off again
+
+
+def test_the_time_limit_is_configurable_and_restores_an_outer_alarm():
+    import signal
+
+    from resnet_edu.teaching.checks import calls
+
+    assert calls.DEFAULT_TIME_LIMIT == 10
+    previous = calls.set_time_limit(2.5)
+    try:
+        assert calls.get_time_limit() == 2.5
+        with pytest.raises(ValueError, match="seconds >= 0"):
+            calls.set_time_limit(-1)
+        calls.set_time_limit(0)  # no limit: the block runs unbounded, no alarm is armed
+        with calls.time_limit():
+            assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    finally:
+        calls.set_time_limit(None)
+    assert calls.get_time_limit() == previous == 10
+    with calls.time_limit(50):  # an outer limit survives an inner one
+        with calls.time_limit(0.2):
+            pass
+        assert 40 < signal.getitimer(signal.ITIMER_REAL)[0] <= 50
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_without_sigalrm_the_code_runs_unlimited(monkeypatch):
+    from resnet_edu.teaching.checks import calls
+
+    monkeypatch.setattr(calls, "limit_available", lambda: False)  # Windows, or not the main thread
+    ran = []
+    with calls.time_limit(0.01):
+        import time
+
+        time.sleep(0.05)
+        ran.append(True)
+    assert ran == [True]
+
+
+def test_the_environment_sets_the_default(monkeypatch):
+    from resnet_edu.teaching.checks import calls
+
+    monkeypatch.setenv("RESNET_EDU_CHECK_TIME_LIMIT", "3")
+    assert calls.get_time_limit() == 3.0
+    monkeypatch.setenv("RESNET_EDU_CHECK_TIME_LIMIT", "0")
+    assert calls.get_time_limit() == 0.0

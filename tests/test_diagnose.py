@@ -191,3 +191,26 @@ def test_long_findings_fold_with_a_hanging_indent():
     assert all(line.startswith("    ") and not line.startswith("     ") for line in lines[1:])
     assert " ".join(line.strip() for line in lines) == f"[shared-module] layer1.0 = layer1.1 = layer1.2: {message.strip()}"
     assert str(Diagnosis([Finding("no-gradient", "c", "dead.")])) == "[no-gradient] c: dead."
+
+
+def test_avgpool7_with_its_default_stride_silently_crops_the_map():
+    # Issue 13: nn.AvgPool2d(7) (stride 7) runs at 256x256 and averages the 8x8 map's top-left 7x7.
+    model = resnet18()
+    model.avgpool = nn.AvgPool2d(7)
+    findings = diagnose(model)
+    assert [(f.kind, f.where) for f in findings] == [("fixed-size-pooling", "avgpool")]
+    message = findings[0].message
+    assert "256x256" in message and "top-left 7x7 of the 8x8 map" in message and "silently" in message
+    assert "nn.AdaptiveAvgPool2d(1)" in message
+    at_256 = diagnose(model, input_size=(3, 256, 256))  # cropped already at the first size
+    assert at_256.kinds() == {"fixed-size-pooling"} and "on a 256x256 input averages" in at_256[0].message
+
+
+def test_a_pool_that_leaves_rows_unread_is_flagged_and_padded_pools_are_not():
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.MaxPool2d(2), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                        nn.Linear(4, 2))
+    findings = diagnose(net, input_size=(3, 7, 7))  # 7 rows, windows of 2: the last row is never read
+    assert [(f.kind, f.where) for f in findings] == [("fixed-size-pooling", "1")]
+    assert "reads only its top-left 6x6" in findings[0].message
+    assert diagnose(net, input_size=(3, 8, 8)) == []  # 8 and 40 are even: every row is read
+    assert diagnose(resnet18(), input_size=(3, 33, 33)) == []  # the stem's max pool pads: it reads everything

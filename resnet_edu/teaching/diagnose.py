@@ -14,8 +14,11 @@ What it detects (the ``kind`` of a finding):
   reaches the model's output (e.g. ``out = self.conv3(x)`` overwriting the branch).
 - ``shape-mismatch``: a forward that fails adding two tensors of different shapes: a
   shortcut missing where a block changes the shape.
-- ``fixed-size-pooling``: a non-adaptive pool whose kernel fits one input size only
-  (``nn.AvgPool2d(7)`` before the fc): works at 224x224, fails at another size.
+- ``fixed-size-pooling``: a non-adaptive pool whose windows fit one input size only
+  (``nn.AvgPool2d(7)`` before the fc): it fails at another size, or, worse, runs and
+  silently pools only part of the map (``nn.AvgPool2d(7)``, stride 7, averages the
+  top-left 7x7 of an 8x8 map); any pool whose windows leave rows or columns unread at
+  one of the two sizes tried.
 - ``forward-error``, ``input-size``, ``non-finite``: any other failure of the forward,
   one that only appears at the second size, and NaN/inf outputs.
 """
@@ -30,7 +33,13 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from resnet_edu.teaching.checks.calls import SIZE_MISMATCH, explain_size_mismatch, gradient_gaps, module_paths
+from resnet_edu.teaching.checks.calls import (
+    SIZE_MISMATCH,
+    explain_size_mismatch,
+    gradient_gaps,
+    module_paths,
+    shared_modules,
+)
 from resnet_edu.teaching.checks.result import describe_exception
 
 _POOLS = (nn.AvgPool2d, nn.MaxPool2d)
@@ -91,18 +100,8 @@ def _name(path: str) -> str:
 
 
 def _shared_modules(model: nn.Module) -> list[Finding]:
-    names: dict[int, list[str]] = {}
-    modules: dict[int, nn.Module] = {}
-    for name, module in model.named_modules(remove_duplicate=False):
-        if any(True for _ in module.parameters()):
-            names.setdefault(id(module), []).append(name)
-            modules[id(module)] = module
-    findings, reported = [], []
-    for key, paths in sorted(names.items(), key=lambda item: min(len(n) for n in item[1])):
-        if len(paths) < 2 or all(any(p.startswith(r + ".") for r in reported) for p in paths):
-            continue
-        reported.extend(paths)
-        module = modules[key]
+    findings = []
+    for module, paths in shared_modules(model):
         count = sum(p.numel() for p in module.parameters())
         findings.append(Finding(
             "shared-module", " = ".join(paths),
@@ -222,25 +221,81 @@ def _gradient_findings(model: nn.Module, outputs: list[torch.Tensor], tracker: _
     return findings
 
 
-def _pool_findings(model: nn.Module, tracker: _Tracker, second: tuple[int, ...], failure: str,
-                   first_text: str) -> list[Finding]:
-    """Global pools that only fit the first size, confirmed by a failure at the second."""
-    if not failure:
-        return []
+def _pair(value: Any) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
+
+
+def _uncovered(pool: nn.Module, shape_in: tuple[int, ...]) -> tuple[int, int]:
+    """Rows and columns at the bottom and right of the map that no window of ``pool`` reads."""
+    kernel, stride = _pair(pool.kernel_size), _pair(pool.stride if pool.stride is not None else pool.kernel_size)
+    padding, dilation = _pair(pool.padding), _pair(getattr(pool, "dilation", 1))
+    missed = []
+    for size, k, s, p, d in zip(shape_in[-2:], kernel, stride, padding, dilation):
+        span = d * (k - 1) + 1
+        if size + 2 * p < span:
+            missed.append(0)  # the window does not fit at all: the forward fails, reported elsewhere
+            continue
+        steps = (size + 2 * p - span + (s - 1 if pool.ceil_mode else 0)) // s
+        last_end = steps * s + span - p  # one past the last input row the last window reads
+        missed.append(max(size - last_end, 0))
+    return missed[0], missed[1]
+
+
+def _pool_findings(model: nn.Module, tracker: _Tracker, tried: list[tuple[str, dict, dict]], failure: str) -> list[Finding]:
+    """Fixed-size pools whose windows do not cover the whole map at some tried input size.
+
+    A pool that makes a 1x1 map at the first size is meant to pool globally; it is flagged
+    when the forward then fails at the second size (``failure``), and any pool is flagged
+    at a size where its windows leave rows or columns of its input unread: silently, since
+    the forward runs (``nn.AvgPool2d(7)``, stride 7, on an 8x8 map averages its top-left 7x7).
+
+    Args:
+        model: the model (its copy that ran).
+        tracker: names the modules.
+        tried: ``(size text, inputs, outputs)`` per forward, the shapes seen per module id.
+        failure: how the forward failed at the second size, or ``""``.
+    """
     findings = []
+    first_text, first_in, first_out = tried[0]
     for module in model.modules():
         if not isinstance(module, _POOLS):
             continue
-        shape_in, shape_out = tracker.inputs.get(id(module)), tracker.outputs.get(id(module))
+        shape_in, shape_out = first_in.get(id(module)), first_out.get(id(module))
         if not shape_in or not shape_out or len(shape_out) != 4:
             continue
-        if shape_out[-2:] == (1, 1) and shape_in[-2:] != (1, 1):
+        is_global = shape_out[-2:] == (1, 1) and shape_in[-2:] != (1, 1)
+        if is_global and failure:
             findings.append(Finding(
                 "fixed-size-pooling", tracker.where(module),
                 f"{module!r} turns the {shape_in[-2]}x{shape_in[-1]} map of a {first_text} input into 1x1, "
-                f"but only at that size: on a {_size_text(second)} input the forward fails "
+                f"but only at that size: on a {tried[-1][0]} input the forward fails "
                 f"{failure}. Use nn.AdaptiveAvgPool2d(1) so any input size works.",
             ))
+            continue
+        for size_text, inputs, outputs in tried:
+            seen_in, seen_out = inputs.get(id(module)), outputs.get(id(module))
+            if not seen_in or not seen_out or len(seen_in) != 4:
+                continue
+            rows, cols = _uncovered(module, seen_in)
+            if not rows and not cols:
+                continue
+            height, width = seen_in[-2:]
+            read = f"{height - rows}x{width - cols}"
+            what = "averages" if isinstance(module, nn.AvgPool2d) else "takes the maximum of"
+            if is_global:
+                advice = ("Use nn.AdaptiveAvgPool2d(1), which pools the whole map at any size." if isinstance(module, nn.AvgPool2d)
+                          else "Use nn.AdaptiveMaxPool2d(1), which pools the whole map at any size.")
+                fits = (f"pools the whole {shape_in[-2]}x{shape_in[-1]} map of a {first_text} input, but on a "
+                        f"{size_text} input it" if size_text != first_text else f"on a {size_text} input")
+                message = (f"{module!r} {fits} {what} only the top-left {read} of the {height}x{width} map "
+                           f"and ignores the rest, silently (the output is {seen_out[-2]}x{seen_out[-1]} and the "
+                           f"forward runs). {advice}")
+            else:
+                message = (f"{module!r} on the {height}x{width} map of a {size_text} input reads only its top-left "
+                           f"{read}: the last {rows} row(s) and {cols} column(s) fall outside every window, silently. "
+                           "Add padding, use ceil_mode=True, or an adaptive pool.")
+            findings.append(Finding("fixed-size-pooling", tracker.where(module), message))
+            break
     return findings
 
 
@@ -293,7 +348,8 @@ def diagnose(model: nn.Module, input_size: Sequence[int] | None = None) -> Diagn
             findings.extend(_gradient_findings(work, outputs, tracker))
             if len(shape) == 3:
                 second = (shape[0], shape[1] + 32, shape[2] + 32)
-                first_pools = dict(tracker.inputs), dict(tracker.outputs)
+                first_shapes = dict(tracker.inputs), dict(tracker.outputs)
+                tracker.inputs, tracker.outputs = {}, {}
                 tracker.stack.clear()
                 work.eval()
                 failure, failure_text = None, ""
@@ -303,8 +359,9 @@ def diagnose(model: nn.Module, input_size: Sequence[int] | None = None) -> Diagn
                 except Exception as exc:
                     failure = _explain_failure(exc, tracker, _size_text(second))
                     failure_text = f"at {failure.where}: {describe_exception(exc)}"
-                tracker.inputs, tracker.outputs = first_pools
-                pools = _pool_findings(work, tracker, second, failure_text, first_text)
+                tried = [(first_text, *first_shapes), (_size_text(second), tracker.inputs, tracker.outputs)]
+                tracker.inputs, tracker.outputs = first_shapes
+                pools = _pool_findings(work, tracker, tried, failure_text)
                 if pools:
                     findings.extend(pools)
                 elif failure is not None:

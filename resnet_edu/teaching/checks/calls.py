@@ -3,12 +3,23 @@
 :func:`construct` builds an instance, :func:`inspect_module` looks at what ``__init__``
 made, :func:`run_forward` calls it under hooks that catch a layer fed the wrong number of
 channels, and :func:`backward_problems` finds parameters the output does not depend on.
+
+A learner's ``__init__`` or ``forward`` that never returns (an endless loop) is stopped
+after :func:`get_time_limit` seconds (default 10; :func:`set_time_limit` changes it) and
+becomes a hint instead of a hung notebook. The limit uses ``SIGALRM`` (``signal.setitimer``),
+so it works in the main thread on Linux and macOS, which is where a Jupyter kernel, and
+``nbgrader autograde``'s kernel, run a cell. Where ``SIGALRM`` does not exist (Windows) or
+off the main thread, the code runs without a limit.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
+import signal
+import threading
+import traceback
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -23,6 +34,100 @@ SIZE_MISMATCH = re.compile(
 )
 _NO_ATTRIBUTE = re.compile(r"'(\w+)' object has no attribute '(\w+)'")
 _AXIS = {1: "channels", 2: "rows (height)", 3: "columns (width)"}
+
+#: Seconds a learner's ``__init__`` or ``forward`` may run before the checker stops it;
+#: the environment variable ``RESNET_EDU_CHECK_TIME_LIMIT`` overrides it (0: no limit).
+DEFAULT_TIME_LIMIT = 10.0
+_time_limit: float | None = None  # None: DEFAULT_TIME_LIMIT or the environment's
+
+
+class TimeLimitExceeded(Exception):
+    """Raised inside the learner's code when the time limit of :func:`time_limit` runs out."""
+
+
+def get_time_limit() -> float:
+    """The limit, in seconds, on one call of a learner's ``__init__`` or ``forward`` (0: none)."""
+    if _time_limit is not None:
+        return _time_limit
+    text = os.environ.get("RESNET_EDU_CHECK_TIME_LIMIT", "")
+    try:
+        return max(float(text), 0.0) if text else DEFAULT_TIME_LIMIT
+    except ValueError:
+        return DEFAULT_TIME_LIMIT
+
+
+def set_time_limit(seconds: float | None) -> float:
+    """Set the limit on one call of a learner's code; return the previous one.
+
+    Args:
+        seconds: positive seconds; ``0`` for no limit; ``None`` for the default (10 s,
+            or the environment variable ``RESNET_EDU_CHECK_TIME_LIMIT``).
+
+    Raises:
+        ValueError: for a negative or non-numeric limit.
+    """
+    global _time_limit
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0):
+        raise ValueError(f"the time limit must be seconds >= 0 (0: no limit) or None (the default), got {seconds!r}")
+    previous = get_time_limit()
+    _time_limit = None if seconds is None else float(seconds)
+    return previous
+
+
+def limit_available() -> bool:
+    """Whether a time limit can be enforced here: SIGALRM exists and this is the main thread."""
+    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+
+@contextmanager
+def time_limit(seconds: float | None = None) -> Iterator[None]:
+    """Raise :class:`TimeLimitExceeded` inside the block once ``seconds`` have passed.
+
+    Uses ``SIGALRM``; a limit already running outside (a nested call) is restored with the
+    time it had left. Without ``SIGALRM`` or off the main thread, the block runs unlimited.
+
+    Args:
+        seconds: the limit; ``None`` reads :func:`get_time_limit`; ``0`` means none.
+    """
+    seconds = get_time_limit() if seconds is None else seconds
+    if not seconds or not limit_available():
+        yield
+        return
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise TimeLimitExceeded(f"stopped after {seconds:g} s")
+
+    previous_handler = signal.signal(signal.SIGALRM, on_alarm)
+    outer_left, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous_handler)
+        if outer_left:  # an enclosing limit keeps running (at least a moment, so it still fires)
+            signal.setitimer(signal.ITIMER_REAL, max(outer_left - seconds, 0.001))
+
+
+def timeout_hint(exc: TimeLimitExceeded, what: str) -> str:
+    """The hint for code stopped by the time limit: what ran too long and the line it was on.
+
+    Args:
+        exc: the exception raised by the alarm (its traceback names the learner's line).
+        what: e.g. ``"MyBlock(16, 32, stride=2).forward"``.
+    """
+    line = ""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        name = frame.filename.replace("\\", "/")
+        if "/torch/" in name or "/resnet_edu/" in name:  # the alarm's handler, hooks, nn.Module.__call__
+            continue
+        code = (frame.line or "").strip()
+        line = f" It was at line {frame.lineno}" + (f": `{code}`" if code else "") + " when it was stopped."
+        break
+    return (
+        f"{what} did not return within {get_time_limit():g} s, so the checker stopped it.{line} "
+        "Is there a loop that never ends, e.g. a `while` whose condition never becomes false, or a "
+        "forward that calls itself?"
+    )
 
 
 def attribute_path(name: str) -> str:
@@ -45,6 +150,33 @@ def module_paths(module: nn.Module) -> dict[int, str]:
     for name, sub in module.named_modules(remove_duplicate=False):
         paths.setdefault(id(sub), attribute_path(name))
     return paths
+
+
+def shared_modules(model: nn.Module) -> list[tuple[nn.Module, list[str]]]:
+    """Modules with parameters reachable under two or more names (``[Block(...)] * n``).
+
+    Shared by the checkers and :func:`~resnet_edu.teaching.diagnose.diagnose`. Only the
+    outermost shared module is listed (not each of its layers again).
+
+    Args:
+        model: any module.
+
+    Returns:
+        ``(module, names)`` pairs, outermost first; names as ``named_modules`` gives them.
+    """
+    names: dict[int, list[str]] = {}
+    modules: dict[int, nn.Module] = {}
+    for name, module in model.named_modules(remove_duplicate=False):
+        if any(True for _ in module.parameters()):
+            names.setdefault(id(module), []).append(name)
+            modules[id(module)] = module
+    found, reported = [], []
+    for key, paths in sorted(names.items(), key=lambda item: min(len(n) for n in item[1])):
+        if len(paths) < 2 or all(any(p.startswith(r + ".") for r in reported) for p in paths):
+            continue
+        reported.extend(paths)
+        found.append((modules[key], paths))
+    return found
 
 
 def require_module_class(cls: Any, signature: str) -> None:
@@ -78,7 +210,10 @@ def construct(cls: type, args: tuple, kwargs: dict, label: str, signature: str) 
         signature: the expected signature, quoted when the call does not fit it.
     """
     try:
-        instance = cls(*args, **kwargs)
+        with time_limit():
+            instance = cls(*args, **kwargs)
+    except TimeLimitExceeded as exc:
+        raise Problem(timeout_hint(exc, label)) from None
     except NotImplementedError:
         raise Problem(
             f"{cls.__name__}.__init__ is not written yet (it raises NotImplementedError): "
@@ -260,7 +395,8 @@ def _last_line(exc: BaseException) -> str:
 def run_forward(module: nn.Module, x: torch.Tensor, label: str) -> tuple[torch.Tensor, dict[int, int]]:
     """Call ``module(x)`` under :func:`watch_layers`; return the output and the call counts.
 
-    Raises a Problem if forward raises or returns anything but one tensor.
+    Raises a Problem if forward raises, returns anything but one tensor, or runs longer
+    than :func:`get_time_limit` seconds.
 
     Args:
         module: the learner's module.
@@ -269,7 +405,10 @@ def run_forward(module: nn.Module, x: torch.Tensor, label: str) -> tuple[torch.T
     """
     with watch_layers(module) as calls:
         try:
-            out = module(x)
+            with time_limit():
+                out = module(x)
+        except TimeLimitExceeded as exc:
+            raise Problem(f"{label}: {timeout_hint(exc, 'forward')}") from None
         except Problem as problem:
             raise Problem(f"{label}: {problem}") from None
         except Exception as exc:
