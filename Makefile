@@ -14,6 +14,14 @@ STAMP := $(VENV)/.installed-stamp
 JOBS ?= 2
 XDIST := $(if $(filter 0,$(JOBS)),,-n $(JOBS) --dist loadfile --no-loadscope-reorder)
 
+# Every kernel and test process runs PyTorch on one CPU thread unless you say otherwise
+# (OMP_NUM_THREADS=2 make test). The book's networks are tiny (8x8 digits, 16-64 channels): one
+# thread is as fast as two, and two threads per process on two shared cores (two pytest-xdist
+# workers, or a notebook beside another program) made cells up to 15x slower. The chapters
+# themselves never set threads: this lives here, not in what a learner reads.
+OMP_NUM_THREADS ?= 1
+export OMP_NUM_THREADS
+
 .PHONY: help book test test-unit test-browser browser-deps student sync-repo-url clean
 
 help:
