@@ -161,8 +161,10 @@ from resnet_edu.teaching.checks import (
     check_param_count,
     check_plain_block,
     check_preact_block,
+    check_resnet,
     check_zero_pad_shortcut,
     describe_exception,
+    set_time_limit,
 )
 from resnet_edu.teaching.diagnose import Diagnosis, diagnose
 from resnet_edu.teaching.diagram_concepts import draw_function_classes, draw_path_lengths, draw_unrolled
@@ -175,6 +177,7 @@ from resnet_edu.teaching.widgets import explorer, figure_to_png, live_explorer
 __all__ += ["check_plain_block", "check_basic_block", "check_bottleneck", "check_preact_block"]
 __all__ += ["check_zero_pad_shortcut", "check_make_stage", "check_cifar_depth", "check_answer", "check_param_count"]
 __all__ += ["CheckResult", "describe_exception", "diagnose", "Diagnosis"]
+__all__ += ["check_resnet", "set_time_limit"]
 __all__ += ["plot_gradient_norms", "plot_gradient_sweep", "plot_histories", "plot_lesion", "plot_sweep_run"]
 __all__ += ["explorer", "live_explorer", "figure_to_png"]
 __all__ += ["draw_block", "draw_blocks", "draw_shortcut_options", "draw_network", "draw_networks", "draw_stages"]

@@ -20,6 +20,11 @@ Function exercises::
                                    #   -> nn.Sequential
     check_cifar_depth(fn)          # fn(depth) -> n, ValueError unless depth = 6n + 2
 
+A whole network (the capstone; the checker builds it, pass the builder)::
+
+    check_resnet(my_resnet18)      # my_resnet18(num_classes=1000) -> a ResNet-18 with
+    check_resnet(my_resnet34, 34)  #   torchvision's names: weights load strict, same outputs
+
 Numbers typed by hand (the expected value is computed from the package, never typed)::
 
     check_answer("parameters of conv1", my_answer, count_parameters(model.conv1))
@@ -29,6 +34,9 @@ Numbers typed by hand (the expected value is computed from the package, never ty
 ``describe_exception(error)`` names an exception and the learner's line that raised it.
 
 Every checker takes ``verbose=True`` (print the line) and ``raise_on_failure=False``.
+A learner's ``__init__`` or ``forward`` that runs longer than 10 s (an endless loop) is
+stopped and becomes a hint; ``set_time_limit(seconds)`` changes the limit (0: none), and
+the limit needs ``SIGALRM`` (Linux, macOS; on Windows the code runs without one).
 In an nbgrader autograder cell write ``assert check_basic_block(MyBlock)`` or
 ``check_basic_block(MyBlock).assert_ok()`` (AssertionError carrying the hint).
 """
@@ -46,6 +54,8 @@ from resnet_edu.teaching.checks.function_checks import (
     check_param_count,
     check_zero_pad_shortcut,
 )
+from resnet_edu.teaching.checks.calls import set_time_limit
+from resnet_edu.teaching.checks.network_checks import check_resnet
 from resnet_edu.teaching.checks.result import CheckResult, describe_exception
 
 __all__ = [
@@ -58,6 +68,8 @@ __all__ = [
     "check_param_count",
     "check_plain_block",
     "check_preact_block",
+    "check_resnet",
     "check_zero_pad_shortcut",
     "describe_exception",
+    "set_time_limit",
 ]
