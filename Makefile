@@ -7,10 +7,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-# pytest-xdist: two workers (this project's machines have two cores). --dist loadfile keeps every
-# file on one worker, so a notebook's cells run in order in one kernel under nbval, and a module's
-# fixtures (the built site, the ipywidgets 7 venv) are made once; --no-loadscope-reorder keeps the
-# order of tests/conftest.py (longest files first). JOBS=0 runs in one process.
+# pytest-xdist: two workers (this project's machines have two cores). --dist loadfile: each file is
+# one unit on one worker, so a notebook's cells run in order in one kernel under nbval and a module's
+# fixtures (the built site, the ipywidgets 7 venv) are made once; tests/conftest.py spreads a few
+# files of independent minute-long tests test by test. --no-loadscope-reorder keeps conftest's
+# order (longest first). JOBS=0 runs in one process.
 JOBS ?= 2
 XDIST := $(if $(filter 0,$(JOBS)),,-n $(JOBS) --dist loadfile --no-loadscope-reorder)
 
