@@ -216,3 +216,27 @@ def test_the_environment_sets_the_default(monkeypatch):
     assert calls.get_time_limit() == 3.0
     monkeypatch.setenv("RESNET_EDU_CHECK_TIME_LIMIT", "0")
     assert calls.get_time_limit() == 0.0
+
+
+@pytest.mark.slow
+def test_the_time_limit_works_in_a_jupyter_kernel(tmp_path):
+    """A notebook cell runs in the kernel's main thread, where SIGALRM works (as under nbgrader autograde)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    cell = '''
+import torch
+from resnet_edu import BasicBlock, check_basic_block, set_time_limit
+
+class Endless(BasicBlock):
+    def forward(self, x):
+        while True:
+            x = x + 0
+
+set_time_limit(0.5)
+result = check_basic_block(Endless, verbose=False)
+print(result.passed, "did not return within 0.5 s" in result.message)
+'''
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    assert nb.cells[0].outputs[0]["text"] == "False True\n"

@@ -404,8 +404,8 @@ def _stride_hint(stage: int, mine: _Recorder, theirs: _Recorder, label: str, siz
                 "halved the map); only layer2, layer3 and layer4 start with a stride-2 block.")
     if keeps:
         return (f"{label}: on a {size}x{size} input layer{stage} keeps the {_side(got_in)} map, but torchvision's "
-                f"halves it to {_side(want_out)}: the first block of layer{stage} (as of layer2, layer3, layer4) has "
-                "stride 2.")
+                f"halves it to {_side(want_out)}: the first block of layer{stage} has stride 2, as in every stage "
+                "after layer1.")
     return (f"{label}: on a {size}x{size} input layer{stage} turns the {_side(got_in)} map into {_side(got_out)}, "
             f"torchvision's into {_side(want_out)}: only the first block of the stage has stride 2, the others 1.")
 
