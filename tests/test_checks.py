@@ -172,7 +172,8 @@ def test_code_that_never_returns_gets_a_hint_after_the_time_limit(tiny_time_limi
     assert checks.check_basic_block(impls.GoodBasic, verbose=False)  # the alarm is off again
 
 
-def test_the_time_limit_is_configurable_and_restores_an_outer_alarm():
+def test_the_time_limit_is_configurable_and_restores_an_outer_alarm(monkeypatch):
+    monkeypatch.delenv("RESNET_EDU_CHECK_TIME_LIMIT", raising=False)  # conftest sets 60 s for the rest
     import signal
 
     from resnet_edu.teaching.checks import calls
@@ -188,7 +189,7 @@ def test_the_time_limit_is_configurable_and_restores_an_outer_alarm():
             assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
     finally:
         calls.set_time_limit(None)
-    assert calls.get_time_limit() == previous == 10
+    assert calls.get_time_limit() == 10
     with calls.time_limit(50):  # an outer limit survives an inner one
         with calls.time_limit(0.2):
             pass
@@ -240,3 +241,19 @@ print(result.passed, "did not return within 0.5 s" in result.message)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
     NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     assert nb.cells[0].outputs[0]["text"] == "False True\n"
+
+
+def test_a_learner_function_that_never_returns_gets_a_hint():
+    from resnet_edu import check_cifar_depth
+    from resnet_edu.teaching.checks import calls
+
+    def blocks(depth):
+        while True:
+            depth += 1
+
+    previous = calls.set_time_limit(0.3)
+    try:
+        result = check_cifar_depth(blocks, verbose=False)
+    finally:
+        calls.set_time_limit(previous)
+    assert not result and "did not return within 0.3 s" in result.message and "while True" in result.message

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from resnet_edu.teaching.checks.calls import describe_exception, run_forward
+from resnet_edu.teaching.checks.calls import TimeLimitExceeded, describe_exception, run_forward, time_limit, timeout_hint
 from resnet_edu.teaching.checks.result import CheckResult, Problem, run_check
 
 
@@ -25,7 +25,10 @@ def _require_function(fn: Any, signature: str) -> None:
 
 def _call(fn: Callable, args: tuple, label: str) -> Any:
     try:
-        return fn(*args)
+        with time_limit():
+            return fn(*args)
+    except TimeLimitExceeded as exc:
+        raise Problem(timeout_hint(exc, label)) from None
     except NotImplementedError:
         raise Problem(f"{label}: your function is not written yet (it raises NotImplementedError).") from None
     except TypeError as exc:
