@@ -175,6 +175,8 @@ def run(args: argparse.Namespace, recipe: Recipe) -> None:
         print(history)
         weights = save_checkpoint(model, out, f"{args.model}-{args.data}")
         print(f"saved {out / CHECKPOINT_NAME} (to continue: --resume) and {weights}")
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()  # no rank returns before rank 0 has written its files
 
 
 def main(argv: Sequence[str] | None = None) -> int:
