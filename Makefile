@@ -23,7 +23,7 @@ XDIST := $(if $(filter 0,$(JOBS)),,-n $(JOBS) --dist loadfile --no-loadscope-reo
 OMP_NUM_THREADS ?= 1
 export OMP_NUM_THREADS
 
-.PHONY: help book test test-unit test-browser browser-deps student sync-repo-url clean
+.PHONY: help book test test-unit test-browser browser-deps student sync-repo-url spreads clean
 
 help:
 	@echo "make book          - build the book into _build/html (executes every chapter)"
@@ -33,6 +33,7 @@ help:
 	@echo "make browser-deps  - install Debian's chromium and chromium-driver for the browser test (as root)"
 	@echo "make student       - write student copies of every chapter into student/ (for instructors)"
 	@echo "make sync-repo-url - rewrite each chapter's install cell from repository.url in _config.yml"
+	@echo "make spreads       - re-measure the seed spreads the chapters print (book/data/; many minutes)"
 	@echo "make clean         - remove _build/"
 
 # --- environment -----------------------------------------------------------------------
@@ -67,6 +68,12 @@ student: $(STAMP)
 
 sync-repo-url: $(STAMP)
 	$(PY) -m book_tools.repo_url sync
+
+# The spreads across seeds that chapters 1, 6 and 7 print beside their single runs (book_tools/spreads.py).
+# SEEDS=0-4 make spreads runs fewer. Run it again in Colab's versions to add a second environment.
+SEEDS ?= 0-9
+spreads: $(STAMP)
+	$(PY) -m book_tools.spreads --seeds $(SEEDS)
 
 clean:
 	rm -rf _build
