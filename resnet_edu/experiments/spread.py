@@ -8,7 +8,8 @@ different run. So the book prints each single run beside its **spread**: the sam
 repeated over several seeds and in two environments (the pinned one and Colab's versions).
 
 Repeating it takes many minutes, more than a chapter may take, so the repeats run outside the
-chapters (``tools/spreads.py``, ``make spreads``) and are stored as JSON in ``book/data/``.
+chapters (``tools/book_tools/spreads.py``, ``make spreads``) and are stored as JSON inside the
+package (``resnet_edu/experiments/spreads/``), so that a chapter finds them in Colab too.
 Each stored spread carries the *configuration* it was measured with (depths, recipe, ...); the
 chapter passes its own configuration to :func:`load_spread`, which refuses a spread measured
 with a different one, so a changed recipe can never sit beside a stale spread.
@@ -126,8 +127,18 @@ def load_spreads(path: str | Path) -> dict[str, Spread]:
     return {name: Spread(**entry) for name, entry in json.loads(path.read_text(encoding="utf-8")).items()}
 
 
+SPREADS_DIR = Path(__file__).parent / "spreads"
+
+
+def spread_path(chapter: str) -> Path:
+    """Where the spreads of ``chapter`` (e.g. ``"ch6"``) are stored, inside the package."""
+    return SPREADS_DIR / f"spreads-{chapter}.json"
+
+
 def load_spread(path: str | Path, name: str, config: Mapping[str, Any]) -> Spread:
     """The spread ``name`` from ``path``, checked against the configuration the caller runs.
+
+    ``path`` is usually ``spread_path("ch6")``.
 
     Raises:
         LookupError: no spread of that name is stored (run ``make spreads``).

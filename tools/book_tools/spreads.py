@@ -2,7 +2,7 @@
 
 Each chapter that prints one has a module ``book_tools.spreads_chN`` with
 
-* ``PATH``: where its spreads are stored (``book/data/spreads-chN.json``);
+* ``PATH``: where its spreads are stored (``spread_path("chN")``, inside the package);
 * ``measure(seeds, spreads)``: runs the chapter's experiment once per seed in this environment,
   adds the runs to the stored ``spreads`` (a dict name -> Spread) and returns them.
 
