@@ -256,6 +256,65 @@ def run_to_first_exercise(
     return failed, text
 
 
+_PROBE = """\
+# resnet-edu test probe (tests/conftest.py): the student copy's first exercise, run here. Not part of the chapter.
+def __student_probe(cells):
+    import IPython
+    shell = IPython.get_ipython()
+    namespace = dict(shell.user_ns)  # a copy: the student's stubs never replace the chapter's names
+    for source in cells:
+        try:
+            exec(compile(shell.transform_cell(source), "<student copy>", "exec"), namespace)
+        except BaseException as error:
+            text = f"{type(error).__name__}: {error}"
+            assert "NotImplementedError" in text, (
+                f"the student copy's first exercise stopped with {text}, not with NotImplementedError")
+            return
+    raise AssertionError("the student copy ran through its first exercise without stopping at NotImplementedError")
+__student_probe(CELLS)
+del __student_probe
+"""
+
+
+def student_probe(notebook: nbformat.NotebookNode | str | Path) -> tuple[int, str] | None:
+    """A code cell that checks a chapter's student copy inside the chapter's own test run.
+
+    :func:`run_to_first_exercise` runs a student copy from the top; for a chapter, whose exercises
+    close it, that repeats nearly the whole chapter. This gives the same check at no cost to a run
+    of the chapter itself (nbval, see tests/conftest.py):
+
+    * every code cell of the student copy before its first exercise must be the chapter's own
+      cell, unchanged (so the chapter's run has executed exactly what a student runs), and
+    * the returned probe, executed in the chapter's kernel just before the chapter's first solution
+      cell, runs the student copy's cells of that exercise (the stubbed solution up to its
+      autograder cell) on a *copy* of the kernel's namespace, and fails unless they stop with
+      NotImplementedError, as :func:`run_to_first_exercise` requires.
+
+    Args:
+        notebook: the chapter (a notebook node or the path of an .ipynb file).
+
+    Returns:
+        ``(k, source)``: insert the probe before the chapter's k-th code cell (counting from 0);
+        None if the chapter has no code exercise. If the student copy's cells before the exercise
+        differ from the chapter's, the probe is a cell that fails saying which one.
+    """
+    original = _read(notebook)
+    where = first_exercise(original)
+    if where is None:
+        return None
+    position = sum(1 for cell in original.cells[: where[0]] if cell.cell_type == "code")
+    student = student_notebook(original)
+    solution, grader = first_exercise(student)
+    before = [c.source for c in student.cells[:solution] if c.cell_type == "code"]
+    chapter = [c.source for c in original.cells[: where[0]] if c.cell_type == "code"]
+    if before != chapter:
+        k = next((i for i, (a, b) in enumerate(zip(before, chapter)) if a != b), min(len(before), len(chapter)))
+        message = f"the student copy's code cell {k} before the first exercise differs from the chapter's"
+        return position, f"raise AssertionError({message!r})"
+    cells = [c.source for c in student.cells[solution: grader + 1] if c.cell_type == "code"]
+    return position, _PROBE.replace("CELLS", repr(cells), 1)
+
+
 def _chapters(source_dir: Path) -> list[Path]:
     return sorted(
         p for p in source_dir.rglob("*.ipynb")
