@@ -71,11 +71,13 @@ class ResNet(nn.Module):
     Attributes:
         in_channels, num_classes: as given.
         min_input_size: the network's total downsampling factor (32 for the ImageNet
-            stem with 4 stages, 4 for the CIFAR one with 3): the smallest input whose
-            last stage still sees a whole pixel. Smaller inputs run too, as in
-            torchvision (down to 1x1 in eval mode): the convolutions' zero padding
-            fills in. In training mode, BatchNorm on a 1x1 map needs a batch of at
-            least 2 (PyTorch's "Expected more than 1 value per channel").
+            stem with 4 stages, 4 for the CIFAR one with 3): an input of side ``s``
+            leaves the last stage with side ``ceil(s / min_input_size)``, 7 at 224.
+            Despite the name it is not a minimum: smaller inputs run too, as in
+            torchvision, down to 1x1 final maps (the convolutions' zero padding fills
+            in). What fails is BatchNorm in training mode on a 1x1 map with a batch
+            of 1 (PyTorch's "Expected more than 1 value per channel when training").
+            Taught in chapter 4.
         stage_names: ``["layer1", ..., "layerK"]``, in forward order.
         blocks_per_stage: blocks in each stage, ``layers`` as given (``(3, 4, 6, 3)`` for ResNet-34).
     """
