@@ -272,6 +272,23 @@ def test_student_probe_leaves_the_chapter_namespace_alone():
         InteractiveShell.clear_instance()
 
 
+def test_student_probe_restores_the_random_states():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    nb = synthetic_chapter()
+    nb.cells[2].source = "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n"
+    nb.cells[3].source = "import torch\ntorch.rand(5)  # a checker that draws numbers\nf()\n"
+    _, source = instructor.student_probe(nb)
+    shell = InteractiveShell.instance()
+    try:
+        shell.run_cell("import torch; torch.manual_seed(0); expected = torch.rand(3); torch.manual_seed(0)")
+        assert shell.run_cell(source, silent=True).error_in_exec is None
+        shell.run_cell("drawn = torch.rand(3)")
+        assert shell.user_ns["drawn"].equal(shell.user_ns["expected"])
+    finally:
+        InteractiveShell.clear_instance()
+
+
 def test_student_probe_fails_where_the_student_copy_runs_through():
     nb = synthetic_chapter()
     # an exercise whose autograder cell never calls the stubbed function: the copy runs through it

@@ -259,18 +259,26 @@ def run_to_first_exercise(
 _PROBE = """\
 # resnet-edu test probe (tests/conftest.py): the student copy's first exercise, run here. Not part of the chapter.
 def __student_probe(cells):
+    import random
     import IPython
+    import numpy
+    import torch
     shell = IPython.get_ipython()
     namespace = dict(shell.user_ns)  # a copy: the student's stubs never replace the chapter's names
-    for source in cells:
-        try:
-            exec(compile(shell.transform_cell(source), "<student copy>", "exec"), namespace)
-        except BaseException as error:
-            text = f"{type(error).__name__}: {error}"
-            assert "NotImplementedError" in text, (
-                f"the student copy's first exercise stopped with {text}, not with NotImplementedError")
-            return
-    raise AssertionError("the student copy ran through its first exercise without stopping at NotImplementedError")
+    # the random states too: a checker that draws numbers must not change the chapter's later outputs
+    states = random.getstate(), numpy.random.get_state(), torch.get_rng_state()
+    try:
+        for source in cells:
+            try:
+                exec(compile(shell.transform_cell(source), "<student copy>", "exec"), namespace)
+            except BaseException as error:
+                text = f"{type(error).__name__}: {error}"
+                assert "NotImplementedError" in text, (
+                    f"the student copy's first exercise stopped with {text}, not with NotImplementedError")
+                return
+        raise AssertionError("the student copy ran through its first exercise without stopping at NotImplementedError")
+    finally:
+        random.setstate(states[0]); numpy.random.set_state(states[1]); torch.set_rng_state(states[2])
 __student_probe(CELLS)
 del __student_probe
 """
@@ -288,7 +296,8 @@ def student_probe(notebook: nbformat.NotebookNode | str | Path) -> tuple[int, st
     * the returned probe, executed in the chapter's kernel just before the chapter's first solution
       cell, runs the student copy's cells of that exercise (the stubbed solution up to its
       autograder cell) on a *copy* of the kernel's namespace, and fails unless they stop with
-      NotImplementedError, as :func:`run_to_first_exercise` requires.
+      NotImplementedError, as :func:`run_to_first_exercise` requires; Python's, NumPy's and
+      PyTorch's random states are restored afterwards, so the chapter's later outputs are unchanged.
 
     Args:
         notebook: the chapter (a notebook node or the path of an .ipynb file).
