@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from resnet_edu.models.blocks import BasicBlock, Bottleneck, PlainBlock, PreActBlock
+from resnet_edu.models.blocks import BasicBlock, Bottleneck, PlainBlock, PreActBlock, PreActBottleneck
 from resnet_edu.measuring.counting import count_parameters
 from resnet_edu.models.init import zero_init_residual_
 from resnet_edu.models.shortcuts import ZeroPadShortcut
@@ -84,6 +84,54 @@ def test_preact_block_has_nothing_after_the_add(x, stride, out_c):
     assert (b(x) < 0).any()  # no ReLU after the add: negative values survive
 
 
+def test_preact_block_without_preactivation_starts_at_conv1(x):
+    # The network's first block: the stem's BN-ReLU came before, both paths read the same input
+    b = randomise_bn_(PreActBlock(16, 16, preactivate=False))
+    assert b.bn1 is None and sum(isinstance(m, nn.BatchNorm2d) for m in b.modules()) == 1
+    f = conv(b.conv2, F.relu(bn(b.bn2, conv(b.conv1, x))))
+    torch.testing.assert_close(b(x), f + x)
+
+
+@pytest.mark.parametrize("stride, in_c", [(1, 64), (2, 64), (1, 16), (2, 32)])
+def test_preact_bottleneck_equation(stride, in_c):
+    # BN-ReLU-1x1 (stride), BN-ReLU-3x3, BN-ReLU-1x1; where the shape changes the projection
+    # reads the pre-activated input and has no BN (He et al. 2016, appendix)
+    x = torch.randn(2, in_c, 8, 8)
+    b = randomise_bn_(PreActBottleneck(in_c, 16, stride))
+    a = F.relu(bn(b.bn1, x))
+    f = conv(b.conv3, F.relu(bn(b.bn3, conv(b.conv2, F.relu(bn(b.bn2, conv(b.conv1, a)))))))
+    if b.downsample is None:
+        expected = f + x
+    else:
+        assert not any(isinstance(m, nn.BatchNorm2d) for m in b.downsample.modules())
+        expected = f + conv(b.downsample[0], a)
+    torch.testing.assert_close(b(x), expected)
+    assert b(x).shape == (2, 64, 8 // stride, 8 // stride) and (b(x) < 0).any()
+    assert b.conv1.stride == (stride, stride) and b.conv2.stride == (1, 1)  # the paper's placement
+
+
+def test_preact_bottleneck_without_preactivation(x):
+    b = randomise_bn_(PreActBottleneck(16, 16, preactivate=False))
+    assert b.bn1 is None
+    f = conv(b.conv3, F.relu(bn(b.bn3, conv(b.conv2, F.relu(bn(b.bn2, conv(b.conv1, x)))))))
+    torch.testing.assert_close(b(x), f + conv(b.downsample[0], x))
+
+
+def test_preact_bottleneck_parameters_by_hand():
+    # 1x1 64->16, 3x3 16->16, 1x1 16->64 and BNs over 64, 16, 16: ResNet-164's repeating unit
+    assert count_parameters(PreActBottleneck(64, 16)) == 64 * 16 + 9 * 16 * 16 + 16 * 64 + 2 * (64 + 16 + 16)
+    # a transition adds the projection's 1x1 weights only (no BN after it)
+    assert count_parameters(PreActBottleneck(64, 32, 2)) == (
+        64 * 32 + 9 * 32 * 32 + 32 * 128 + 2 * (64 + 32 + 32) + 64 * 128
+    )
+
+
+def test_preactivate_must_be_a_bool():
+    for block in (PreActBlock, PreActBottleneck):
+        with pytest.raises(TypeError, match="preactivate must be True or False"):
+            block(16, 16, preactivate="no")
+
+
 # ----- structure ------------------------------------------------------------------------------
 
 
@@ -96,7 +144,8 @@ def test_bottleneck_stride_placement():
 
 
 @pytest.mark.parametrize(
-    "block, out_c, last", [(PlainBlock, 8, "bn2"), (BasicBlock, 8, "bn2"), (Bottleneck, 32, "bn3"), (PreActBlock, 8, "bn2")]
+    "block, out_c, last", [(PlainBlock, 8, "bn2"), (BasicBlock, 8, "bn2"), (Bottleneck, 32, "bn3"), (PreActBlock, 8, "bn2"),
+     (PreActBottleneck, 32, "bn3")]
 )
 def test_expansion_out_channels_and_last_bn(block, out_c, last):
     b = block(4, 8)
@@ -138,6 +187,8 @@ def test_zero_init_makes_a_residual_block_relu_of_its_input(x, block):
 def test_zero_init_makes_a_preact_block_the_identity(x):
     b = zero_init_residual_(PreActBlock(16, 16))
     torch.testing.assert_close(b(x), x)
+    b = zero_init_residual_(PreActBottleneck(16, 4))
+    torch.testing.assert_close(b(x), x)
 
 
 def test_zero_init_leaves_plain_blocks_alone():
@@ -151,7 +202,8 @@ def test_zero_init_needs_a_norm_weight():
 
 
 def test_backward_reaches_every_parameter(x):
-    for b in (PlainBlock(16, 32, 2), BasicBlock(16, 32, 2), Bottleneck(16, 8, 2), PreActBlock(16, 32, 2)):
+    for b in (PlainBlock(16, 32, 2), BasicBlock(16, 32, 2), Bottleneck(16, 8, 2), PreActBlock(16, 32, 2),
+              PreActBottleneck(16, 8, 2)):
         b(x).sum().backward()
         assert all(p.grad is not None for p in b.parameters())
 
@@ -159,7 +211,7 @@ def test_backward_reaches_every_parameter(x):
 # ----- bad arguments --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("block", [PlainBlock, BasicBlock, Bottleneck, PreActBlock])
+@pytest.mark.parametrize("block", [PlainBlock, BasicBlock, Bottleneck, PreActBlock, PreActBottleneck])
 def test_bad_sizes_are_refused(block):
     with pytest.raises(ValueError, match="channels must be a positive int"):
         block(16, 0)
@@ -169,7 +221,7 @@ def test_bad_sizes_are_refused(block):
         block(16.0, 16)
 
 
-@pytest.mark.parametrize("block", [BasicBlock, Bottleneck, PreActBlock])
+@pytest.mark.parametrize("block", [BasicBlock, Bottleneck, PreActBlock, PreActBottleneck])
 def test_unknown_shortcut_is_refused(block):
     with pytest.raises(ValueError, match=r"one of \('A', 'B', 'C'\)"):
         block(16, 16, shortcut="identity")

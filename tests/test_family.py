@@ -16,7 +16,7 @@ from torch import nn
 import resnet_edu
 from resnet_edu.measuring.counting import count_parameters
 from resnet_edu.measuring.published import PUBLISHED_TORCHVISION_WEIGHTS
-from resnet_edu.models.blocks import BasicBlock, Bottleneck, PlainBlock, PreActBlock
+from resnet_edu.models.blocks import BasicBlock, Bottleneck, PlainBlock, PreActBlock, PreActBottleneck
 from resnet_edu.models.networks import IMAGENET_RESNETS, TORCHVISION_RESNETS, ResNet
 
 # torchvision's documented num_params (FACTS.md: "torchvision's wider family ... checked").
@@ -162,7 +162,7 @@ def test_dilation_keeps_the_resolution_as_torchvisions_does():
     assert count_parameters(model) == count_parameters(meta("resnet50"))  # dilation adds no weights
 
 
-@pytest.mark.parametrize("block", [BasicBlock, PlainBlock, PreActBlock])
+@pytest.mark.parametrize("block", [BasicBlock, PlainBlock, PreActBlock, PreActBottleneck])
 def test_other_blocks_refuse_groups_width_and_dilation_like_torchvision(block):
     with pytest.raises(ValueError, match=f"{block.__name__} only supports groups=1 and width_per_group=64"):
         ResNet(block, [1, 1, 1, 1], groups=32)

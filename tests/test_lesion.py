@@ -152,3 +152,33 @@ def test_lesion_study_needs_blocks():
     with pytest.raises(TypeError, match="nn.Module"):
         deletable_blocks("resnet")
     assert ShortcutOnly(None)(torch.ones(1)).item() == 1.0
+
+
+def test_lesion_summary_reads_each_network_by_its_intact_median_best_and_worst():
+    from resnet_edu.experiments.lesion import lesion_spread_config, lesion_summary
+
+    records = [LesionRecord("a", None, "intact", 0.1), LesionRecord("a", "layer1.0", "identity", 0.5),
+               LesionRecord("a", "layer1.1", "identity", 0.2), LesionRecord("a", "layer1.2", "identity", 0.3),
+               LesionRecord("b", None, "intact", 0.0), LesionRecord("b", "layer1.1", "identity", 0.9)]
+    summary = lesion_summary(records)
+    assert summary == {
+        "a intact": 0.1, "a one block deleted: median": 0.3, "a one block deleted: best": 0.2,
+        "a one block deleted: worst": 0.5, "b intact": 0.0, "b one block deleted: median": 0.9,
+        "b one block deleted: best": 0.9, "b one block deleted: worst": 0.9,
+    }
+    with pytest.raises(ValueError, match="one intact record and at least one deletion"):
+        lesion_summary(records[:1])
+    config = lesion_spread_config()
+    assert config["recipe"]["epochs"] == 10 and config["same_shape_only"] is False
+    assert lesion_spread_config(same_shape_only=True) != config
+
+
+def test_a_preact_network_deletes_every_block_layer1_0_included():
+    from resnet_edu import PreActBlock
+
+    model = ResNet(PreActBlock, [1, 1, 1], (8, 16, 32), stem="cifar", shortcut="A", num_classes=10).eval()
+    blocks = deletable_blocks(model)
+    assert [p for p, _ in blocks] == ["layer1.0", "layer2.0", "layer3.0"]  # layer1.0 has no bn1 of its own
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad(), replaced(model, *blocks[0]):
+        assert model(x).shape == (2, 10)

@@ -312,6 +312,66 @@ def test_preact_network_ends_with_bn_relu():
     assert model(torch.randn(2, 3, 8, 8)).shape == (2, 10)
 
 
+def bn_layers(model: nn.Module) -> int:
+    return sum(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+
+
+def test_preact_network_has_one_activation_between_conv1_and_the_first_conv():
+    # He et al. 2016, appendix: "the first activation right after conv1 and before splitting into
+    # two paths": the stem's BN-ReLU, then layer1.0 starts at conv1 and its shortcut reads the same
+    model = resnet_edu.preact_resnet110().eval()
+    first = model.layer1[0]
+    assert first.bn1 is None and all(b.bn1 is not None for _, b in model.named_blocks()[1:])
+    x = torch.randn(2, 3, 8, 8)
+    seen = {}
+    first.register_forward_pre_hook(lambda _m, args: seen.setdefault("in", args[0]))
+    model(x)
+    stem = F.relu(model.bn1(model.conv1(x)))
+    torch.testing.assert_close(seen["in"], stem)
+    # 6n + 1 BN layers: two per block, one in the stem, one at the end, none in layer1.0's start
+    assert bn_layers(model) == 6 * 18 + 1 == 109
+    assert bn_layers(resnet_edu.cifar_resnet(110)) == 6 * 18 + 1  # the original: also 109, in other places
+
+
+@pytest.mark.parametrize("name, n, bn", [("preact_resnet164", 18, 163), ("preact_resnet1001", 111, 1000)])
+def test_preact_bottleneck_networks_count_bn_and_layers(name, n, bn):
+    with torch.device("meta"):
+        model = getattr(resnet_edu, name)()
+    assert model.blocks_per_stage == (n, n, n) and isinstance(model.layer1[0], resnet_edu.PreActBottleneck)
+    assert bn_layers(model) == 9 * n + 1 == bn  # three per block, stem, final, not layer1.0's own
+    assert count_weighted_layers(model) == 9 * n + 2  # the 1x1 projections are not counted as layers
+    assert [getattr(model, s)[-1].out_channels for s in model.stage_names] == [64, 128, 256]
+
+
+def test_preact_parameter_counts_against_the_2016_paper():
+    # He et al. 2016, Table 4: ResNet-164 (1.7M), ResNet-1001 (10.2M), one decimal. The paper does
+    # not say what it counts: ResNet-1001's 10.2M are its weights without BN's scales and shifts.
+    from resnet_edu.measuring.published import PUBLISHED_PREACT_CIFAR
+
+    with torch.device("meta"):
+        models = {"ResNet-110": resnet_edu.preact_resnet110(), "ResNet-164": resnet_edu.preact_resnet164(),
+                  "ResNet-1001": resnet_edu.preact_resnet1001()}
+    counts = {name: count_parameters(m) for name, m in models.items()}
+    assert counts == {"ResNet-110": 1_727_962, "ResNet-164": 1_703_258, "ResNet-1001": 10_327_706}
+    bn = {name: sum(p.numel() for mod in m.modules() if isinstance(mod, nn.BatchNorm2d) for p in mod.parameters())
+          for name, m in models.items()}
+    for name in ("ResNet-110", "ResNet-164"):
+        assert round(counts[name] / 1e6, 1) == PUBLISHED_PREACT_CIFAR[name].parameters_millions
+    assert round((counts["ResNet-1001"] - bn["ResNet-1001"]) / 1e6, 1) == 10.2
+    assert round(counts["ResNet-1001"] / 1e6, 1) == 10.3 != PUBLISHED_PREACT_CIFAR["ResNet-1001"].parameters_millions
+
+
+def test_preact_builders_refuse_wrong_depths():
+    with pytest.raises(ValueError, match="9n \\+ 2 layers"):
+        resnet_edu.cifar_preact_resnet(32, bottleneck=True)
+    with pytest.raises(ValueError, match="6n \\+ 2 layers"):
+        resnet_edu.cifar_preact_resnet(1001)
+    with pytest.raises(TypeError, match="bottleneck must be True or False"):
+        resnet_edu.cifar_preact_resnet(164, bottleneck="yes")
+    with pytest.raises(ValueError, match="untrained networks"):
+        resnet_edu.preact_resnet164(weights="DEFAULT")
+
+
 def test_norm_layer_identity_builds_a_network_without_bn():
     model = build("resnet20", norm_layer=nn.Identity, shortcut="B")
     assert not any(isinstance(m, nn.BatchNorm2d) for m in model.modules())

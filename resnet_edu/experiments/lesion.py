@@ -13,9 +13,11 @@ they become the identity. Taught in chapter 7.
 
 from __future__ import annotations
 
+import dataclasses
+import statistics
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import torch
 from torch import nn
@@ -192,3 +194,44 @@ def lesion_experiment(
         for run in runs:
             records += lesion_study(run.model, test_loader, run.name, same_shape_only)
     return records
+
+
+def lesion_summary(records: Iterable[LesionRecord]) -> dict[str, float]:
+    """The few numbers a lesion study is read by, per network: what the spreads store.
+
+    For each network ``name`` in the records: ``"<name> intact"`` (the intact network's test
+    error), and over its one-block deletions ``"<name> one block deleted: median"``, ``"...:
+    best"`` and ``"...: worst"``; all fractions in 0..1. Chapter 7 prints its single run with
+    these, beside their spread across seeds and machines
+    (:func:`~resnet_edu.experiments.spread.load_spread`).
+
+    Raises:
+        ValueError: if a network has no intact record or no deletion.
+    """
+    records = list(records)
+    summary: dict[str, float] = {}
+    for network in dict.fromkeys(r.network for r in records):
+        intact = [r.test_error for r in records if r.network == network and r.block is None]
+        deleted = sorted(r.test_error for r in records if r.network == network and r.block is not None)
+        if len(intact) != 1 or not deleted:
+            raise ValueError(f"{network}: a lesion study needs one intact record and at least one deletion")
+        summary[f"{network} intact"] = intact[0]
+        summary[f"{network} one block deleted: median"] = statistics.median(deleted)
+        summary[f"{network} one block deleted: best"] = deleted[0]
+        summary[f"{network} one block deleted: worst"] = deleted[-1]
+    return summary
+
+
+def lesion_spread_config(recipe: Recipe = DIGITS_RECIPE, same_shape_only: bool = False) -> dict[str, Any]:
+    """The configuration a stored spread of :func:`lesion_experiment` was measured with.
+
+    Chapter 7 passes it to :func:`~resnet_edu.experiments.spread.load_spread`, so a spread measured
+    with another recipe is refused instead of printed.
+    """
+    return {
+        "experiment": "lesion_experiment",
+        "networks": ["resnet-20", "plain-20"],
+        "data": "digits",
+        "recipe": dataclasses.asdict(recipe),
+        "same_shape_only": same_shape_only,
+    }

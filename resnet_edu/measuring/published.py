@@ -5,13 +5,15 @@
 - :data:`PUBLISHED_TABLE3_TOP1`: ImageNet top-1 errors of plain-34 and the shortcut
   options A, B, C (He et al. 2015, Table 3).
 - :data:`PUBLISHED_CIFAR`: the CIFAR-10 ResNets of He et al. 2015, Table 6.
+- :data:`PUBLISHED_PREACT_CIFAR`: original against full pre-activation CIFAR-10 ResNets
+  (ResNet-110, -164, -1001) of He et al. 2016, Tables 2 to 4.
 - :data:`PUBLISHED_CIFAR_CHECKPOINTS`, :data:`CIFAR_CHECKPOINT_URL`: the most-used published
   CIFAR-10 checkpoints (akamaster/pytorch_resnet_cifar10), with their reported errors.
 - :data:`PUBLISHED_TORCHVISION_WEIGHTS`, :data:`TORCHVISION_WEIGHTS_URL`: torchvision's
   IMAGENET1K_V1 weight files of the whole ResNet family; :data:`IMAGENET_MEAN`/:data:`IMAGENET_STD`.
 
 Constants only: :mod:`resnet_edu.measuring.comparison` computes the package's own
-numbers and sets them side by side. Taught in chapters 2, 4 and 6.
+numbers and sets them side by side. Taught in chapters 2, 4, 6 and 7.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 __all__ = ["Published", "PUBLISHED_IMAGENET", "PUBLISHED_TABLE3_TOP1", "PublishedCifar", "PUBLISHED_CIFAR"]
 __all__ += ["PublishedCifarCheckpoint", "PUBLISHED_CIFAR_CHECKPOINTS", "CIFAR_CHECKPOINT_URL", "IMAGENET_MEAN"]
 __all__ += ["IMAGENET_STD", "PublishedTorchvisionWeights", "PUBLISHED_TORCHVISION_WEIGHTS", "TORCHVISION_WEIGHTS_URL"]
+__all__ += ["PublishedPreactCifar", "PUBLISHED_PREACT_CIFAR"]
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,36 @@ PUBLISHED_CIFAR: dict[int, PublishedCifar] = {
     56: PublishedCifar(0.85, 2, 6.97),
     110: PublishedCifar(1.7, 1, 6.43, 6.61, 0.16),
     1202: PublishedCifar(19.4, 1, 7.93),
+}
+
+
+@dataclass(frozen=True)
+class PublishedPreactCifar:
+    """He et al. 2016's numbers for one CIFAR-10 network, original unit against full pre-activation.
+
+    Attributes:
+        parameters_millions: parameters as printed in Table 4 ("1.7M", "10.2M"), in millions.
+        original_error: test error (%) with the original Residual Unit (Fig. 4(a)).
+        preact_error: test error (%) with the full pre-activation unit (Fig. 4(e)).
+        table: where the two errors are printed.
+    """
+
+    parameters_millions: float
+    original_error: float
+    preact_error: float
+    table: str
+
+
+#: He et al. 2016, "Identity Mappings in Deep Residual Networks", arXiv:1603.05027. Errors:
+#: Table 2 (ResNet-110 and ResNet-164, "original Residual Unit" against "full pre-activation";
+#: the ResNet-110 baseline 6.61 is the 2015 paper's mean of 5 runs) and Table 3 (ResNet-1001).
+#: Parameters: Table 4 ("ResNet-110 [1] (1.7M)", "ResNet-164 [ours] (1.7M)", "ResNet-1001
+#: [ours] (10.2M)"), printed with one decimal. The paper does not say what it counts: the
+#: package's ResNet-1001 has 10.33M parameters in all, 10.18M without its BN scales and shifts.
+PUBLISHED_PREACT_CIFAR: dict[str, PublishedPreactCifar] = {
+    "ResNet-110": PublishedPreactCifar(1.7, 6.61, 6.37, "Table 2"),
+    "ResNet-164": PublishedPreactCifar(1.7, 5.93, 5.46, "Table 2"),
+    "ResNet-1001": PublishedPreactCifar(10.2, 7.61, 4.92, "Table 3"),
 }
 
 

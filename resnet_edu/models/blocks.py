@@ -4,6 +4,7 @@
 - :class:`BasicBlock`: the same two layers plus a shortcut, ``relu(F(x) + x)`` (chapter 2).
 - :class:`Bottleneck`: 1x1 reduce, 3x3, 1x1 expand, plus a shortcut (chapter 3).
 - :class:`PreActBlock`: BN-ReLU-conv twice, then the add, nothing after (chapter 7).
+- :class:`PreActBottleneck`: BN-ReLU-conv three times (1x1, 3x3, 1x1), then the add (chapter 7).
 
 Names follow torchvision (``conv1, bn1, relu, conv2, bn2, downsample``), so state_dicts
 load both ways. As in torchvision, the ReLUs are in place and the add is
@@ -11,8 +12,8 @@ load both ways. As in torchvision, the ReLUs are in place and the add is
 and as lean as torchvision's. Each in-place operation only overwrites a tensor the
 block itself just made (a norm layer's or a convolution's output), never the block's
 input or output, so forward hooks on blocks (chapter 5) see every output as it was.
-The one exception is :class:`PreActBlock`, whose first ReLU acts on ``bn1(x)``: that is
-``x`` itself when ``norm_layer=nn.Identity``, so its ReLU is not in place.
+The exceptions are the pre-activation blocks, whose first ReLU acts on ``bn1(x)``: that is
+``x`` itself when ``norm_layer=nn.Identity``, so their ReLUs are not in place.
 
 Each block has ``out_channels``, the class attribute ``expansion`` (out_channels /
 channels), ``has_shortcut`` (False only for :class:`PlainBlock`) and the property
@@ -273,9 +274,15 @@ class PreActBlock(nn.Module):
     block through the "1" of ``dE/dx_l = dE/dx_L (1 + ...)``. A network of these needs
     one last BN-ReLU after its final block; :class:`~resnet_edu.models.networks.ResNet` adds it.
 
-    The shortcut (``downsample``) takes the raw ``x``, so the identity path of Figure 4(e)
-    carries nothing but ``x``; where the shape changes, options A/B/C mean what they mean
-    for :class:`BasicBlock`. Taught in chapter 7.
+    The first block of a network is special (the paper's appendix): "we adopt the first
+    activation right after conv1 and before splitting into two paths". Its input is already
+    the stem's BN-ReLU, so it is built with ``preactivate=False``: no ``bn1``, and both paths
+    take that activated input. :class:`~resnet_edu.models.networks.ResNet` does this, so a
+    network has one BN-ReLU between the stem convolution and the first block's ``conv1``.
+
+    Elsewhere the shortcut (``downsample``) takes the raw ``x``, so the identity path of
+    Figure 4(e) carries nothing but ``x``; where the shape changes, options A/B/C mean what
+    they mean for :class:`BasicBlock`. Taught in chapter 7.
 
     Args:
         in_channels: channels of the input.
@@ -284,6 +291,8 @@ class PreActBlock(nn.Module):
         shortcut: ``"A"``, ``"B"`` (default) or ``"C"``.
         norm_layer: norm constructor; ``nn.Identity`` turns BN off (chapter 5).
         zeros: option A only: where the zero channels go (``"both"`` or ``"end"``).
+        preactivate: False for the block right after the stem, whose input the stem's
+            BN-ReLU has already activated: then ``bn1`` is ``None``.
     """
 
     expansion: int = 1
@@ -299,11 +308,13 @@ class PreActBlock(nn.Module):
         shortcut: str = "B",
         norm_layer: NormLayer = nn.BatchNorm2d,
         zeros: str = "both",
+        preactivate: bool = True,
     ) -> None:
         super().__init__()
         _check_sizes(in_channels, channels, stride)
+        _check_bool("preactivate", preactivate)
         self.out_channels = channels * self.expansion
-        self.bn1 = norm_layer(in_channels)
+        self.bn1 = norm_layer(in_channels) if preactivate else None
         self.relu = nn.ReLU()  # not in place: without BN, bn1(x) is x itself (the shortcut's input)
         self.conv1 = conv3x3(in_channels, channels, stride)
         self.bn2 = norm_layer(channels)
@@ -317,8 +328,10 @@ class PreActBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         identity = x  # (N, C_in, H, W)
-        out = self.bn1(x)
-        out = self.relu(out)
+        out = x
+        if self.bn1 is not None:  # None in the first block: the stem's BN-ReLU came before
+            out = self.bn1(out)
+            out = self.relu(out)
         out = self.conv1(out)  # (N, C, H/s, W/s)
         out = self.bn2(out)
         out = self.relu(out)
@@ -326,3 +339,84 @@ class PreActBlock(nn.Module):
         if self.downsample is not None:
             identity = self.downsample(x)  # (N, C, H/s, W/s)
         return out + identity  # F(x) + x, no ReLU after the add
+
+
+class PreActBottleneck(nn.Module):
+    """The pre-activation bottleneck: BN-ReLU-1x1, BN-ReLU-3x3, BN-ReLU-1x1, then the add.
+
+    He et al. 2016, appendix: the CIFAR ResNet-164 and ResNet-1001 replace each
+    ``[3x3, 16; 3x3, 16]`` unit of ResNet-110 by ``[1x1, 16; 3x3, 16; 1x1, 64]``
+    (``channels=16``, output ``4 * channels``), and "when reducing the feature map size we
+    use projection shortcuts [1] for increasing dimensions, and when pre-activation is used,
+    these projection shortcuts are also with pre-activation". So where the block has a
+    shortcut module, BN-ReLU comes *before* the split: the shortcut's 1x1 convolution (no
+    norm layer after it: the next block's BN normalises the sum) and ``conv1`` both read
+    ``relu(bn1(x))``. Where the shortcut is the identity it carries the raw ``x``. The stride
+    is on the first 1x1, as in the paper (and in its authors' code, resnet-1k-layers).
+    Taught in chapter 7.
+
+    Args:
+        in_channels: channels of the input.
+        channels: the bottleneck's width; the output has ``4 * channels``.
+        stride: stride of the first 1x1 convolution and of the projection (2 halves H and W).
+        shortcut: ``"A"``, ``"B"`` (default: projection where the shape changes) or ``"C"``.
+        norm_layer: norm constructor; ``nn.Identity`` turns BN off.
+        zeros: option A only: where the zero channels go (``"both"`` or ``"end"``).
+        preactivate: False for the block right after the stem (see :class:`PreActBlock`).
+    """
+
+    expansion: int = 4
+    has_shortcut: bool = True
+    preactivation: bool = True
+    __jit_unused_properties__ = ["last_bn"]
+
+    def __init__(
+        self,
+        in_channels: int,
+        channels: int,
+        stride: int = 1,
+        shortcut: str = "B",
+        norm_layer: NormLayer = nn.BatchNorm2d,
+        zeros: str = "both",
+        preactivate: bool = True,
+    ) -> None:
+        super().__init__()
+        _check_sizes(in_channels, channels, stride)
+        _check_bool("preactivate", preactivate)
+        self.out_channels = channels * self.expansion
+        self.bn1 = norm_layer(in_channels) if preactivate else None
+        self.relu = nn.ReLU()  # not in place: without BN, bn1(x) is x itself (the shortcut's input)
+        self.conv1 = conv1x1(in_channels, channels, stride)
+        self.bn2 = norm_layer(channels)
+        self.conv2 = conv3x3(channels, channels)
+        self.bn3 = norm_layer(channels)
+        self.conv3 = conv1x1(channels, self.out_channels)
+        # Pre-activated projection: its input is already normalised, so no norm layer after it.
+        self.downsample = make_shortcut(shortcut, in_channels, self.out_channels, stride, nn.Identity, zeros)
+
+    @property
+    def last_bn(self) -> nn.Module:
+        """The last norm layer of the residual branch (``bn3``): zeroing it zeroes ``F``."""
+        return self.bn3
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x  # (N, C_in, H, W)
+        out = x
+        if self.bn1 is not None:  # None in the first block: the stem's BN-ReLU came before
+            out = self.bn1(out)
+            out = self.relu(out)
+        if self.downsample is not None:
+            identity = self.downsample(out)  # (N, 4C, H/s, W/s): pre-activated projection
+        out = self.conv1(out)  # (N, C, H/s, W/s) reduce
+        out = self.bn2(out)
+        out = self.relu(out)
+        out = self.conv2(out)  # (N, C, H/s, W/s) 3x3
+        out = self.bn3(out)
+        out = self.relu(out)
+        out = self.conv3(out)  # (N, 4C, H/s, W/s) expand: F(x)
+        return out + identity  # nothing after the add
+
+
+def _check_bool(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")

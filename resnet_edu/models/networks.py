@@ -24,7 +24,7 @@ import torch.fx
 from torch import nn
 
 from resnet_edu.core.arguments import check_choice, check_positive_int, check_positive_ints
-from resnet_edu.models.blocks import BasicBlock, Bottleneck, PlainBlock
+from resnet_edu.models.blocks import BasicBlock, Bottleneck, PlainBlock, PreActBlock, PreActBottleneck
 from resnet_edu.models.init import default_init_, he_init_, zero_init_residual_
 from resnet_edu.models.shortcuts import SHORTCUT_OPTIONS, ZERO_PLACEMENTS
 
@@ -43,8 +43,12 @@ class ResNet(nn.Module):
     stride 1, BN, ReLU, and ``maxpool = nn.Identity()``, so 32 stays 32.
 
     Args:
-        block: the block class (PlainBlock, BasicBlock, Bottleneck, PreActBlock, or any
-            class with their constructor and ``expansion``).
+        block: the block class (PlainBlock, BasicBlock, Bottleneck, PreActBlock,
+            PreActBottleneck, or any class with their constructor and ``expansion``). For a
+            pre-activation block (``block.preactivation``) the stem's BN-ReLU is the
+            network's first activation, shared by both paths of the first block, which is
+            built with ``preactivate=False``; one more BN-ReLU (``final_bn``) follows the
+            last block (He et al. 2016, appendix).
         layers: blocks per stage, e.g. ``[2, 2, 2, 2]`` for ResNet-18.
         widths: channels of each stage (before ``block.expansion``); one per stage.
         stem: ``"imagenet"`` or ``"cifar"``.
@@ -145,16 +149,19 @@ class ResNet(nn.Module):
             if k > 1 and dilate[k - 2]:
                 dilation, stride = dilation * stride, 1
             downsampling *= stride
+            # The paper's first activation (He et al. 2016, appendix): "right after conv1 and
+            # before splitting into two paths", i.e. the stem's BN-ReLU; the first block adds none.
+            first_kwargs = {"preactivate": False} if preactivation and k == 1 else None
             stage = make_stage(
                 block, channels, width, num_blocks, stride,
-                dilation=dilation, first_dilation=first_dilation, **block_kwargs,
+                dilation=dilation, first_dilation=first_dilation, first_kwargs=first_kwargs, **block_kwargs,
             )
             setattr(self, f"layer{k}", stage)
             self.stage_names.append(f"layer{k}")
             channels = width * block.expansion  # type: ignore[attr-defined]
 
-        # Full pre-activation leaves the last sum un-normalised: one more BN-ReLU
-        # (He et al. 2016, section 4). Post-activation networks have none.
+        # Full pre-activation leaves the last sum un-normalised: "an extra activation right
+        # after its element-wise addition" (He et al. 2016, appendix). Post-activation networks have none.
         self.final_bn = norm_layer(channels) if preactivation else None
 
         # Head: global average pool, then fc.
@@ -229,6 +236,7 @@ def make_stage(
     *,
     dilation: int = 1,
     first_dilation: int | None = None,
+    first_kwargs: dict[str, Any] | None = None,
     **block_kwargs: Any,
 ) -> nn.Sequential:
     """One stage: ``num_blocks`` blocks, the first with ``stride`` and the channel change.
@@ -242,11 +250,14 @@ def make_stage(
         dilation: Bottleneck only: dilation of the 3x3s after the first block.
         first_dilation: Bottleneck only: the first block's (``dilation`` if None), as
             torchvision: a stage that trades its stride for dilation starts undilated.
+        first_kwargs: more arguments for the first block only (``ResNet`` passes
+            ``preactivate=False`` to a pre-activation network's first block).
         **block_kwargs: passed to every block (shortcut, norm_layer, ...).
     """
     first_dilation = dilation if first_dilation is None else first_dilation
     dilated = dilation != 1 or first_dilation != 1  # only then do the blocks get a `dilation`
     first = {"dilation": first_dilation} if dilated else {}
+    first.update(first_kwargs or {})
     rest = {"dilation": dilation} if dilated else {}
     out_channels = channels * block.expansion  # type: ignore[attr-defined]
     blocks = [block(in_channels, channels, stride, **first, **block_kwargs)]
@@ -279,7 +290,7 @@ def _block_kwargs(
     if not (isinstance(block, type) and issubclass(block, nn.Module) and hasattr(block, "expansion")):
         raise TypeError(
             "block must be a block class with an `expansion` attribute (PlainBlock, BasicBlock, "
-            f"Bottleneck, PreActBlock), got {block!r}"
+            f"Bottleneck, PreActBlock, PreActBottleneck), got {block!r}"
         )
     check_choice("shortcut", shortcut, SHORTCUT_OPTIONS)
     check_choice("zeros", zeros, ZERO_PLACEMENTS)
@@ -532,3 +543,74 @@ def plain56(*, weights: None = None, progress: bool = True, **kwargs: Any) -> Re
 def plain110(*, weights: None = None, progress: bool = True, **kwargs: Any) -> ResNet:
     """CIFAR plain-110, ResNet-110 without shortcuts. Args: see :func:`cifar_plain`."""
     return _cifar(110, "plain", weights, progress, **kwargs)
+
+
+# Pre-activation CIFAR-10 networks, He et al. 2016 ("Identity Mappings in Deep Residual
+# Networks", arXiv:1603.05027): ResNet-110 of PreActBlocks (6n + 2 layers, option A as the
+# book's ResNet-110), ResNet-164 and ResNet-1001 of PreActBottlenecks (9n + 2 layers: the
+# stem conv, 3 stages x n blocks x 3 convs, the fc; widths 16/32/64, outputs 64/128/256,
+# projection shortcuts).
+
+
+def cifar_preact_resnet(depth: int, *, bottleneck: bool = False, **kwargs: Any) -> ResNet:
+    """A pre-activation CIFAR-10 ResNet (He et al. 2016): ``6n + 2`` layers, or ``9n + 2`` with bottlenecks.
+
+    Basic blocks (:class:`~resnet_edu.models.blocks.PreActBlock`): three stages of n blocks,
+    widths 16/32/64, option A, like :func:`cifar_resnet`. Bottlenecks
+    (:class:`~resnet_edu.models.blocks.PreActBottleneck`, the paper's ResNet-164 and
+    ResNet-1001): n bottlenecks of widths 16/32/64 (outputs 64/128/256) per stage,
+    projection shortcuts (option B) where the shape changes. Taught in chapter 7.
+
+    Args:
+        depth: 6n + 2 (e.g. 110), or 9n + 2 (e.g. 164, 1001) with ``bottleneck=True``.
+        bottleneck: build it of pre-activation bottlenecks.
+        **kwargs: override any :class:`ResNet` argument (e.g. ``num_classes=100``).
+
+    Raises:
+        ValueError: if depth is not of the block's form.
+    """
+    if not isinstance(bottleneck, bool):
+        raise TypeError(f"bottleneck must be True or False, got {bottleneck!r}")
+    if not bottleneck:
+        n = cifar_blocks_per_stage(depth)
+        options = {"stem": "cifar", "shortcut": "A", "num_classes": 10, **kwargs}
+        return ResNet(PreActBlock, [n, n, n], kwargs.pop("widths", CIFAR_WIDTHS), **options)
+    check_positive_int("depth", depth)
+    if depth < 11 or (depth - 2) % 9 != 0:
+        raise ValueError(
+            "a pre-activation bottleneck CIFAR ResNet has 9n + 2 layers (n >= 1): 11, 20, ..., 164, ..., 1001; "
+            f"got depth={depth}"
+        )
+    n = (depth - 2) // 9
+    options = {"stem": "cifar", "shortcut": "B", "num_classes": 10, **kwargs}
+    return ResNet(PreActBottleneck, [n, n, n], options.pop("widths", CIFAR_WIDTHS), **options)
+
+
+def preact_resnet110(*, weights: None = None, progress: bool = True, **kwargs: Any) -> ResNet:
+    """Pre-activation CIFAR ResNet-110 (PreActBlock, n = 18); 1,727,962 parameters.
+
+    Args: see :func:`cifar_preact_resnet`.
+    """
+    _refuse_weights(weights, "load_checkpoint(model, path_or_url)")
+    return cifar_preact_resnet(110, **kwargs)
+
+
+def preact_resnet164(*, weights: None = None, progress: bool = True, **kwargs: Any) -> ResNet:
+    """Pre-activation CIFAR ResNet-164 (PreActBottleneck, n = 18); the paper's 1.7M parameters.
+
+    Args: see :func:`cifar_preact_resnet`.
+    """
+    _refuse_weights(weights, "load_checkpoint(model, path_or_url)")
+    return cifar_preact_resnet(164, bottleneck=True, **kwargs)
+
+
+def preact_resnet1001(*, weights: None = None, progress: bool = True, **kwargs: Any) -> ResNet:
+    """Pre-activation CIFAR ResNet-1001 (PreActBottleneck, n = 111); the paper's 10.2M parameters.
+
+    Building it on the CPU takes a few seconds (its He init draws 10 million numbers); for
+    counting, build it on the meta device: ``with torch.device("meta"): preact_resnet1001()``.
+
+    Args: see :func:`cifar_preact_resnet`.
+    """
+    _refuse_weights(weights, "load_checkpoint(model, path_or_url)")
+    return cifar_preact_resnet(1001, bottleneck=True, **kwargs)
