@@ -6,6 +6,12 @@ one tidy :class:`GradientRun` per network. The networks are the CIFAR family
 have the same weights) built for 1-channel 8x8 digits; BN is removed with
 ``norm_layer=nn.Identity``. Taught in chapter 5, with He et al. 2015, section 4.1:
 with BN, "neither forward nor backward signals vanish" in the plain nets.
+
+Every (BN, init, depth) also has its **identity twin** (see
+:mod:`resnet_edu.measuring.identity_twin`): the plain and the residual network of a
+setting are built from the same seed, so they share the stem and the head, and so
+their twin is one network, measured once. Every ``ratio`` is normalised by it, and the
+twin itself is a row of the table (``kind="identity"``, ratio exactly 1).
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from resnet_edu.core.arguments import check_choice
 from resnet_edu.core.tabular import Table
 from resnet_edu.core.threads import small_network_threads, torch_threads
 from resnet_edu.experiments.data import digits_batch
-from resnet_edu.measuring.gradients import gradient_norms
+from resnet_edu.measuring.gradients import GradientNorms, gradient_norms
+from resnet_edu.measuring.identity_twin import identity_twin
 from resnet_edu.models.networks import INITS, KINDS, cifar_network
 
 
@@ -30,15 +37,17 @@ class GradientRun:
 
     Attributes:
         depth: weighted layers (6n + 2).
-        kind: ``"plain"`` or ``"residual"``.
+        kind: ``"plain"``, ``"residual"``, or ``"identity"`` (the setting's identity twin).
         batch_norm: whether the network has BN.
         init: ``"default"`` (PyTorch's ``reset_parameters``) or ``"he"`` (torchvision's).
-        ratio: the first-to-last ratio ``||dL/dx_0|| / ||dL/dx_L||`` (see
-            :mod:`resnet_edu.measuring.gradients`).
+        ratio: the first-to-last ratio, ``||dL/dx_0|| / ||dL/dx_L||`` divided by the identity
+            twin's (1 for the twin; see :mod:`resnet_edu.measuring.gradients`).
         weight_ratio: ``||dL/dW||`` of the first conv over the last conv.
         loss: the batch's loss at initialisation (ln 10 = 2.30 is chance).
         signal_norms: ``||dL/dx||`` at the stem and after each block, input to output.
         weight_norms: ``||dL/dW||`` of each conv and the fc, input to output.
+        raw_ratio: ``||dL/dx_0|| / ||dL/dx_L||``, not normalised.
+        reference_profile: the identity twin's ``||dL/dx_l|| / ||dL/dx_L||`` at each point.
     """
 
     depth: int
@@ -50,28 +59,53 @@ class GradientRun:
     loss: float
     signal_norms: tuple[float, ...]
     weight_norms: tuple[float, ...]
+    raw_ratio: float
+    reference_profile: tuple[float, ...]
+
+    @property
+    def profile(self) -> tuple[float, ...]:
+        """``||dL/dx_l|| / ||dL/dx_L||`` divided by the identity twin's, block by block: from ``ratio`` to 1."""
+        last = self.signal_norms[-1]
+        return tuple(n / last / ref if last > 0 and ref > 0 else float("nan")
+                     for n, ref in zip(self.signal_norms, self.reference_profile))
 
 
 class GradientSweep(list):
-    """The :class:`GradientRun` of every network measured; prints as the ratio table."""
+    """The :class:`GradientRun` of every network measured; prints as the ratio table.
+
+    Attributes:
+        references: the identity twin's run of each (BN, init, depth), kind ``"identity"``
+            (kept apart, so that iterating the sweep gives only the networks asked for).
+    """
+
+    def __init__(self, runs: Sequence[GradientRun] = (), references: Sequence[GradientRun] = ()) -> None:
+        super().__init__(runs)
+        self.references = list(references)
 
     def table(self, field: str = "ratio") -> Table:
-        """The sweep as a table: one row per (BN, init, kind), one column per depth.
+        """The sweep as a table: one row per (BN, init, kind), one column per depth; each (BN, init)
+        ends with its identity twin's row, the reference.
 
         Args:
-            field: ``"ratio"`` (first-to-last backward signal), ``"weight_ratio"`` or ``"loss"``.
+            field: ``"ratio"`` (first-to-last backward signal, normalised by the identity twin),
+                ``"raw_ratio"`` (not normalised), ``"weight_ratio"`` or ``"loss"``.
         """
-        check_choice("field", field, ("ratio", "weight_ratio", "loss"))
+        check_choice("field", field, ("ratio", "raw_ratio", "weight_ratio", "loss"))
         depths = sorted({r.depth for r in self})
         groups: dict[tuple[bool, str, str], dict[int, float]] = {}
-        for r in self:
-            groups.setdefault((r.batch_norm, r.init, r.kind), {})[r.depth] = getattr(r, field)
+        settings = {(r.batch_norm, r.init, r.depth) for r in self}
+        runs = sorted(list(self) + [r for r in self.references if (r.batch_norm, r.init, r.depth) in settings],
+                      key=lambda r: (r.batch_norm, r.init != "default", r.kind == "identity"))
+        for r in runs:
+            name = "identity twin" if r.kind == "identity" else r.kind
+            groups.setdefault((r.batch_norm, r.init, name), {})[r.depth] = getattr(r, field)
         headers = ["BN", "init", "network"] + [f"depth {d}" for d in depths]
         rows = [
             ["yes" if bn else "no", init, kind] + [f"{values[d]:.2g}" if d in values else "" for d in depths]
             for (bn, init, kind), values in groups.items()
         ]
-        names = {"ratio": "||dL/dx_0|| / ||dL/dx_L||", "weight_ratio": "||dL/dW_first|| / ||dL/dW_last conv||",
+        names = {"ratio": "(||dL/dx_0|| / ||dL/dx_L||) / the identity twin's (1 = as the shortcuts alone)",
+                 "raw_ratio": "||dL/dx_0|| / ||dL/dx_L||, not normalised", "weight_ratio": "||dL/dW_first|| / ||dL/dW_last conv||",
                  "loss": "loss at initialisation"}
         return Table(headers, rows, names[field])
 
@@ -95,7 +129,8 @@ def gradient_sweep(
     """Measure gradient flow at initialisation for every combination; one record per network.
 
     Every network sees the same :func:`digits_batch` and is built from the same seed.
-    The default 32 networks take about 8 s of CPU time. Taught in chapter 5.
+    The default 32 networks and their 16 identity twins take about 12 s of CPU time.
+    Taught in chapter 5.
 
     Args:
         depths: 6n + 2 depths.
@@ -114,7 +149,7 @@ def gradient_sweep(
 
 
 def _sweep(batch, depths, kinds, batch_norms, inits, seed) -> GradientSweep:  # type: ignore[no-untyped-def]
-    runs = GradientSweep()
+    runs, references = GradientSweep(), {}
     for batch_norm in batch_norms:
         for init in inits:
             for kind in kinds:
@@ -122,9 +157,19 @@ def _sweep(batch, depths, kinds, batch_norms, inits, seed) -> GradientSweep:  # 
                     torch.manual_seed(seed)
                     norm = nn.BatchNorm2d if batch_norm else nn.Identity
                     model = cifar_network(depth, kind, in_channels=1, norm_layer=norm, init=init)
-                    result = gradient_norms(model, batch)
-                    runs.append(GradientRun(
-                        depth, kind, bool(batch_norm), init, result.first_to_last_ratio, result.weight_ratio,
-                        result.loss, tuple(s.norm for s in result.signals), tuple(w.norm for w in result.weights),
-                    ))
+                    setting = (bool(batch_norm), init, depth)
+                    if setting not in references:  # one twin per setting: plain and residual share stem and head
+                        twin = gradient_norms(identity_twin(model), batch, reference=False)
+                        references[setting] = twin
+                        runs.references.append(_run(depth, "identity", setting, twin.against(twin)))
+                    result = gradient_norms(model, batch, reference=False).against(references[setting])
+                    runs.append(_run(depth, kind, setting, result))
     return runs
+
+
+def _run(depth: int, kind: str, setting: tuple[bool, str, int], result: GradientNorms) -> GradientRun:
+    return GradientRun(
+        depth, kind, setting[0], setting[1], result.first_to_last_ratio, result.weight_ratio, result.loss,
+        tuple(s.norm for s in result.signals), tuple(w.norm for w in result.weights),
+        result.raw_ratio, tuple(result.reference_profile or ()),
+    )

@@ -7,15 +7,31 @@
 - the **weight gradients**: the norm of ``dL/dW`` of every conv and linear layer.
 
 The summary number, used everywhere in the package and the book, is the
-**first-to-last ratio** ``||dL/dx_0|| / ||dL/dx_L||``: the backward signal where it
-enters the first block (the stem's output ``x_0``) over the signal at the last block's
-output ``x_L`` (where the head starts). Below 1 the gradient vanishes on its way to the
-input; above 1 it grows. The weight-gradient ratio (first conv over last conv) is kept
-too, but it hides vanishing: ``dL/dW`` is the product of a layer's *input* and its
-backward signal, and when the forward signal shrinks layer by layer (default init,
-no BN) the two shrink in opposite directions and the ratio stays near 1 while every
-gradient is tiny. Norms are taken in float64 so that squaring tiny entries does not
-underflow. Taught in chapter 5.
+**first-to-last ratio**, normalised by the network's identity twin::
+
+    r = (||dL/dx_0|| / ||dL/dx_L||) / (||dL/dx_0|| / ||dL/dx_L|| of the identity twin)
+
+``x_0`` is the stem's output (where the first block starts), ``x_L`` the last block's
+output (where the head starts). The numerator, the **raw ratio** (``raw_ratio``), is
+not 1 even for a network that passes its gradient through unchanged: the tensors have
+different sizes (16x8x8 against 64x2x2 in the digits networks), the ReLU after each
+addition drops the gradient where the stem's output is exactly 0, and option A's
+transitions drop the gradient of their zero-padded channels. A zero-initialised
+ResNet-56 scores about 0.35. The **identity twin**
+(:func:`~resnet_edu.measuring.identity_twin.identity_twin`) is the same layout with
+every block ``relu(0 + shortcut(x))``: it keeps only what those fixed losses let
+through, and it is measured on the same batch. So ``r = 1`` exactly for the twin itself
+(and for any zero-initialised option-A ResNet, which is its own twin); ``r < 1`` means
+less gradient reaches the stem than the shortcuts alone would deliver (it vanishes),
+``r > 1`` more (it grows). For a model that is not one of the package's networks, the
+reference is the identity map (raw ratio 1) when the first and last signals have the
+same size, and there is none otherwise.
+
+The weight-gradient ratio (first conv over last conv) is kept too, but it hides
+vanishing: ``dL/dW`` is the product of a layer's *input* and its backward signal, and
+when the forward signal shrinks layer by layer (default init, no BN) the two shrink in
+opposite directions and the ratio stays near 1 while every gradient is tiny. Norms are
+taken in float64 so that squaring tiny entries does not underflow. Taught in chapter 5.
 """
 
 from __future__ import annotations
@@ -30,6 +46,7 @@ from torch import nn
 from resnet_edu.core.tabular import html_table, text_table
 from resnet_edu.core.running import model_run
 from resnet_edu.core.levels import select_modules
+from resnet_edu.measuring.identity_twin import has_identity_twin, identity_twin
 
 _WEIGHTED = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 _CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -77,22 +94,71 @@ class GradientNorms:
         loss: the loss of the batch.
         signals: the backward signal at the stem and at each block, input to output.
         weights: the weight gradient of each conv/linear layer, input to output.
+        reference_profile: the identity reference's backward signal at the same points,
+            relative to its last one (``||dL/dx_l|| / ||dL/dx_L||`` of the identity twin;
+            all 1 for the identity map); ``None`` where the model has no reference.
     """
 
     loss: float
     signals: list[SignalGradient]
     weights: list[WeightGradient]
+    reference_profile: tuple[float, ...] | None = None
+
+    @property
+    def raw_ratio(self) -> float:
+        """``||dL/dx_0|| / ||dL/dx_L||``: signal at the stem's output over the last block's, not normalised."""
+        return _ratio(self.signals[0].norm, self.signals[-1].norm)
+
+    @property
+    def twin_ratio(self) -> float:
+        """The raw ratio of the identity reference (the identity twin's; 1 for the identity map)."""
+        if self.reference_profile is None:
+            raise ValueError(
+                "this model has no identity reference: it is not one of the package's networks and its first "
+                "and last backward signals differ in size; use raw_ratio, or measure one of the package's networks"
+            )
+        return self.reference_profile[0]
 
     @property
     def first_to_last_ratio(self) -> float:
-        """``||dL/dx_0|| / ||dL/dx_L||``: signal at the stem's output over the last block's output."""
-        return _ratio(self.signals[0].norm, self.signals[-1].norm)
+        """The raw ratio divided by the identity twin's: exactly 1 for a network that passes its gradient
+        through its shortcuts unchanged, below 1 where the gradient vanishes, above 1 where it grows.
+        See the module docstring."""
+        return _ratio(self.raw_ratio, self.twin_ratio)
+
+    @property
+    def profile(self) -> list[float]:
+        """Block by block, ``||dL/dx_l|| / ||dL/dx_L||`` divided by the identity twin's: it starts at
+        :attr:`first_to_last_ratio` and ends at 1 (all 1 for the twin itself)."""
+        last = self.signals[-1].norm
+        reference = self.reference_profile
+        if reference is None:
+            self.twin_ratio  # raises the clear error
+        return [_ratio(_ratio(s.norm, last), ref) for s, ref in zip(self.signals, reference or ())]
 
     @property
     def weight_ratio(self) -> float:
         """``||dL/dW||`` of the first conv over that of the last conv (the last weighted layer if none)."""
         convs = [w for w in self.weights if w.type.startswith("Conv")] or self.weights
         return _ratio(convs[0].norm, convs[-1].norm)
+
+    def against(self, reference: GradientNorms) -> GradientNorms:
+        """This result with ``reference``'s backward-signal profile as its identity reference.
+
+        :func:`gradient_norms` does this with the model's identity twin; the sweep uses it
+        to measure one twin per layout and share it.
+
+        Args:
+            reference: the identity twin's own result on the same batch.
+        """
+        if len(reference.signals) != len(self.signals):
+            raise ValueError(
+                f"the reference must be measured at the same points: it has {len(reference.signals)} "
+                f"backward signals, this result {len(self.signals)}"
+            )
+        last = reference.signals[-1].norm
+        profile = tuple(_ratio(s.norm, last) for s in reference.signals)
+        return GradientNorms(self.loss, self.signals, self.weights, profile)
 
     def __str__(self) -> str:
         return text_table(*self._cells(), self._footer())
@@ -105,7 +171,11 @@ class GradientNorms:
         return ["block", "output of", "||dL/dx||"], cells
 
     def _footer(self) -> str:
-        return f"loss {self.loss:.4g}; first-to-last ratio {self.first_to_last_ratio:.3g}"
+        footer = f"loss {self.loss:.4g}; raw ratio ||dL/dx_0|| / ||dL/dx_L|| {self.raw_ratio:.3g}"
+        if self.reference_profile is not None:
+            footer += (f"; identity twin's raw ratio {self.twin_ratio:.3g}; "
+                       f"first-to-last ratio {self.first_to_last_ratio:.3g} (identity twin: 1)")
+        return footer
 
 
 def _ratio(first: float, last: float) -> float:
@@ -128,19 +198,25 @@ def gradient_norms(
     model: nn.Module,
     batch: tuple[torch.Tensor, torch.Tensor],
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.cross_entropy,
+    *,
+    reference: bool = True,
 ) -> GradientNorms:
     """Per-layer gradient norms after one forward and backward pass on ``batch``.
 
     The model runs in training mode (BN normalises with the batch's statistics, as
     in training); afterwards its modes, its BN running statistics and its ``.grad``
     fields are as they were (gradients are taken with ``torch.autograd.grad``).
-    See the module docstring for the first-to-last ratio. Taught in chapter 5.
+    For the package's networks the identity twin is measured on the same batch too (a
+    second pass), and the first-to-last ratio is normalised by it: see the module
+    docstring. Taught in chapter 5.
 
     Args:
         model: a classifier; the package's ResNets get one signal per block, other
             models one per module of ``select_modules(model, "blocks")``.
         batch: ``(images, labels)``.
         loss_fn: ``loss_fn(logits, labels)``; cross-entropy by default.
+        reference: measure the identity reference (False: one pass, and only the raw
+            ratio; :meth:`GradientNorms.against` adds a reference later).
 
     Raises:
         TypeError: if ``model`` is not a module or ``batch`` not a pair of tensors.
@@ -149,7 +225,23 @@ def gradient_norms(
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not (isinstance(batch, (tuple, list)) and len(batch) == 2 and all(isinstance(t, torch.Tensor) for t in batch)):
         raise TypeError("batch must be a pair (images, labels) of tensors, e.g. next(iter(loader))")
+    result, sizes = _backward(model, batch, loss_fn)
+    if not reference:
+        return result
+    if has_identity_twin(model):
+        twin, _ = _backward(identity_twin(model), batch, loss_fn)
+        return result.against(twin)
+    if len(set(sizes)) == 1:  # the identity map passes the gradient unchanged: raw ratio 1 everywhere
+        return GradientNorms(result.loss, result.signals, result.weights, tuple(1.0 for _ in sizes))
+    return result
 
+
+def _backward(
+    model: nn.Module,
+    batch: tuple[torch.Tensor, torch.Tensor],
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+) -> tuple[GradientNorms, list[int]]:
+    """One forward and backward pass: the norms (no reference), and each signal's number of elements."""
     signals: list[tuple[str, torch.Tensor]] = []
     layers: list[tuple[str, nn.Module]] = []
     names = {m: n for n, m in model.named_modules()}
@@ -181,4 +273,5 @@ def gradient_norms(
         for i, ((n, m), g) in enumerate(zip(layers, grads[: len(layers)]))
     ]
     signal_records = [SignalGradient(i, n, norm(g)) for i, ((n, _), g) in enumerate(zip(signals, grads[len(layers):]))]
-    return GradientNorms(loss.item(), signal_records, weight_records)
+    sizes = [out[0].numel() for _, out in signals]  # per example
+    return GradientNorms(loss.item(), signal_records, weight_records), sizes

@@ -21,12 +21,20 @@ _DEPTH_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple"
 def plot_gradient_norms(result: GradientNorms, title: str = "Gradient norms after one backward pass") -> Figure:
     """Two panels: the backward signal ``||dL/dx||`` per block, and ``||dL/dW||`` per layer.
 
+    Where the result has an identity reference (the package's networks), the left panel
+    also draws it, dotted: the identity twin's profile scaled to meet the network's line at
+    the last block, so the gap at block 0 is the first-to-last ratio.
+
     Args:
         result: what :func:`~resnet_edu.measuring.gradients.gradient_norms` returned.
         title: the figure's title.
     """
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     left.plot([s.index for s in result.signals], [s.norm for s in result.signals], marker="o", label="||dL/dx||")
+    if result.reference_profile is not None:
+        last = result.signals[-1].norm
+        left.plot([s.index for s in result.signals], [ref * last for ref in result.reference_profile],
+                  color="0.4", linestyle=":", label="identity twin (scaled to meet at the last block)")
     left.set(xlabel="block index (0 = stem output)", ylabel="gradient norm", title="backward signal")
     right.plot([w.index for w in result.weights], [w.norm for w in result.weights], marker=".", label="||dL/dW||")
     right.set(xlabel="layer index (conv/linear, input to output)", ylabel="gradient norm", title="weight gradients")
@@ -47,8 +55,9 @@ def plot_gradient_sweep(runs: Sequence[GradientRun], relative: bool = True, quan
 
     Args:
         runs: the records of :func:`~resnet_edu.experiments.gradient_sweep.gradient_sweep`.
-        relative: divide each line by its last value, so every line ends at 1 and its
-            first point is the first-to-last ratio.
+        relative: draw each run's ``profile``: its norms divided by its last value and by
+            the identity twin's, so every line ends at 1 and its first point is the
+            first-to-last ratio; the identity twin is the black dotted line at exactly 1.
         quantity: ``"signal"`` (``||dL/dx||`` per block) or ``"weights"`` (``||dL/dW||``
             per conv/linear layer).
     """
@@ -65,15 +74,21 @@ def plot_gradient_sweep(runs: Sequence[GradientRun], relative: bool = True, quan
                 continue
             norms = list(r.signal_norms if quantity == "signal" else r.weight_norms)
             last = norms[-1]
-            if relative:
+            if relative and quantity == "signal":
+                norms = list(r.profile)
+            elif relative:
                 norms = [n / last if last > 0 else float("nan") for n in norms]
             ax.plot(
                 range(len(norms)), norms, color=_DEPTH_COLOURS[depths.index(r.depth) % len(_DEPTH_COLOURS)],
                 linestyle="--" if r.kind == "plain" else "-", label=f"{r.kind}-{r.depth}",
             )
+        if relative and quantity == "signal":
+            ax.axhline(1.0, color="black", linestyle=":", linewidth=1.2, label="identity twin")
         ax.set_yscale("log", nonpositive="mask")
         symbol = "||dL/dx||" if quantity == "signal" else "||dL/dW||"
         ylabel = f"{symbol} / last" if relative else symbol
+        if relative and quantity == "signal":
+            ylabel = "||dL/dx|| / last, / identity twin's"
         xlabel = "block index (0 = stem output)" if quantity == "signal" else "layer index (0 = stem conv)"
         ax.set(xlabel=xlabel, ylabel=ylabel,
                title=f"{'with' if batch_norm else 'without'} BN, {'He' if init == 'he' else 'default'} init")
@@ -141,10 +156,11 @@ _KIND_COLOURS = {"plain": "tab:orange", "residual": "tab:blue"}
 
 def plot_sweep_run(run: GradientRun, twin: GradientRun | None = None,
                    ylim: tuple[float, float] = (1e-30, 1e10)) -> Figure:
-    """One sweep record's backward signal relative to its last block; its twin thin and grey.
+    """One sweep record's backward-signal profile; the other kind thin and grey; the identity twin at 1.
 
-    The frames of chapter 5's explorer: ``||dL/dx_l|| / ||dL/dx_L||`` block by block, on a
-    log scale, with a dotted line at 1.
+    The frames of chapter 5's explorer: the run's ``profile`` (``||dL/dx_l|| / ||dL/dx_L||``
+    divided by the identity twin's) block by block, on a log scale, with the identity
+    twin as a dotted line at exactly 1.
 
     Args:
         run: a :class:`~resnet_edu.experiments.gradient_sweep.GradientRun`.
@@ -152,13 +168,13 @@ def plot_sweep_run(run: GradientRun, twin: GradientRun | None = None,
         ylim: the y-axis limits.
     """
     fig, ax = plt.subplots(figsize=(7, 3.6))
-    ax.axhline(1.0, color="0.6", linewidth=0.8, linestyle=":")
+    ax.axhline(1.0, color="black", linewidth=1, linestyle=":", label="identity twin (1)")
     styles = [(twin, {"color": "0.6", "linewidth": 1}),
               (run, {"color": _KIND_COLOURS[run.kind], "linewidth": 2.5})]
     for record, style in styles:
         if record is None:
             continue
-        relative = [norm / record.signal_norms[-1] for norm in record.signal_norms]
+        relative = record.profile
         label = f"{record.kind}-{record.depth} (ratio {record.ratio:.1e})"
         ax.plot(range(len(relative)), relative, label=label, **style)
     ax.set_yscale("log", nonpositive="mask")
@@ -167,7 +183,7 @@ def plot_sweep_run(run: GradientRun, twin: GradientRun | None = None,
     bn = "on" if run.batch_norm else "off"
     init = "He" if run.init == "he" else "default"
     ax.set(xlabel="block l (0 = stem output, right = last block)",
-           ylabel="||dL/dx_l|| / ||dL/dx_L||",
+           ylabel="||dL/dx_l|| / ||dL/dx_L||, / twin's",
            title=f"{run.kind}-{run.depth}, BN {bn}, {init} init; loss at init {run.loss:.2g}")
     ax.legend(loc="lower right", fontsize="small")
     fig.tight_layout()
