@@ -24,7 +24,7 @@ from resnet_edu.core.tabular import Table
 __all__ = ["__version__", "get_device", "seed_everything", "setup_chapter", "select_modules", "model_run", "Table"]
 
 # --- models: blocks, shortcuts, networks, init ---------------------------------------
-from resnet_edu.models.blocks import BasicBlock, Bottleneck, PlainBlock, PreActBlock, conv1x1, conv3x3
+from resnet_edu.models.blocks import BasicBlock, Bottleneck, PlainBlock, PreActBlock, PreActBottleneck, conv1x1, conv3x3
 from resnet_edu.models.init import default_init_, he_init_, zero_init_residual_
 from resnet_edu.models.networks import (
     CIFAR_WIDTHS,
@@ -36,6 +36,7 @@ from resnet_edu.models.networks import (
     cifar_blocks_per_stage,
     cifar_network,
     cifar_plain,
+    cifar_preact_resnet,
     cifar_resnet,
     make_stage,
     plain18,
@@ -45,6 +46,9 @@ from resnet_edu.models.networks import (
     plain44,
     plain56,
     plain110,
+    preact_resnet110,
+    preact_resnet164,
+    preact_resnet1001,
     resnet18,
     resnet20,
     resnet32,
@@ -72,6 +76,7 @@ __all__ += ["plain18", "plain34", "resnet20", "resnet32", "resnet44", "resnet56"
 __all__ += ["plain20", "plain32", "plain44", "plain56", "plain110", "VGG", "vgg16", "vgg19"]
 __all__ += ["resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2"]
 __all__ += ["TORCHVISION_RESNETS", "ZERO_PLACEMENTS"]
+__all__ += ["PreActBottleneck", "cifar_preact_resnet", "preact_resnet110", "preact_resnet164", "preact_resnet1001"]
 
 # --- measuring: counts, formulas, traces, tables, gradients, published numbers --------
 from resnet_edu.measuring import formulas
@@ -95,6 +100,7 @@ from resnet_edu.measuring.identity_twin import identity_twin
 from resnet_edu.measuring.published import PUBLISHED_CIFAR, PUBLISHED_IMAGENET, PUBLISHED_TABLE3_TOP1
 from resnet_edu.measuring.published import IMAGENET_MEAN, IMAGENET_STD
 from resnet_edu.measuring.published import PUBLISHED_CIFAR_CHECKPOINTS, PUBLISHED_TORCHVISION_WEIGHTS
+from resnet_edu.measuring.published import PUBLISHED_PREACT_CIFAR
 from resnet_edu.measuring.table1 import Table1, table1
 from resnet_edu.measuring.trace import ShapeTrace, TraceRow, format_shape, summary, trace_shapes
 
@@ -105,6 +111,7 @@ __all__ += ["ShapeTrace", "TraceRow", "format_shape", "summary", "trace_shapes",
 __all__ += ["Table1", "table1", "GradientNorms", "gradient_norms", "identity_twin"]
 __all__ += ["PUBLISHED_IMAGENET", "PUBLISHED_TABLE3_TOP1", "PUBLISHED_CIFAR", "imagenet_comparison", "cifar_comparison"]
 __all__ += ["PUBLISHED_CIFAR_CHECKPOINTS", "PUBLISHED_TORCHVISION_WEIGHTS", "IMAGENET_MEAN", "IMAGENET_STD"]
+__all__ += ["PUBLISHED_PREACT_CIFAR"]
 
 # --- experiments: data, recipe, training, degradation, sweep, lesion, checkpoints -------
 from resnet_edu.experiments.checkpoints import (
@@ -133,6 +140,7 @@ from resnet_edu.experiments.distributed import CPUSyncBatchNorm, distributed_dig
 from resnet_edu.experiments.distributed import init_distributed, is_main_process, one_step
 from resnet_edu.experiments.gradient_sweep import GradientRun, GradientSweep, gradient_sweep
 from resnet_edu.experiments.lesion import LesionRecord, LesionStudy, deletable_blocks, lesion_experiment, lesion_study
+from resnet_edu.experiments.lesion import lesion_spread_config, lesion_summary
 from resnet_edu.experiments.pretrained import cifar_checkpoint_inputs, cifar_checkpoint_url, load_cifar_checkpoint
 from resnet_edu.experiments.pretrained import load_torchvision_weights, make_synthetic_cifar_checkpoint
 from resnet_edu.experiments.pretrained import synthetic_cifar_images
@@ -145,6 +153,7 @@ __all__ += ["Recipe", "DIGITS_RECIPE", "PAPER_CIFAR_RECIPE", "train", "evaluate"
 __all__ += ["train_depths", "degradation_experiment", "DepthRun", "DepthRuns"]
 __all__ += ["gradient_sweep", "GradientRun", "GradientSweep"]
 __all__ += ["lesion_study", "lesion_experiment", "deletable_blocks", "LesionRecord", "LesionStudy"]
+__all__ += ["lesion_summary", "lesion_spread_config"]
 __all__ += ["CheckpointError", "file_sha256", "hash_prefix_from_name", "load_checkpoint", "save_checkpoint"]
 __all__ += ["save_training_state", "load_training_state", "init_distributed", "is_main_process", "one_step"]
 __all__ += ["load_cifar_checkpoint", "cifar_checkpoint_url", "cifar_checkpoint_inputs", "load_torchvision_weights"]
