@@ -43,11 +43,12 @@ from resnet_edu.teaching.diagram_concepts import _NESTED, _NOT_NESTED, _TARGET, 
 from resnet_edu.teaching.diagram_concepts import path_length_counts, path_length_interval
 from resnet_edu.teaching.diagram_networks import network_rows
 from resnet_edu.teaching.diagram_shortcuts import probe_shortcut
-from resnet_edu.teaching.diagrams import block_parts, figure_to_svg
+from resnet_edu.teaching.diagrams import COLUMN_WIDTH, MIN_FONT_SIZE, block_parts, figure_to_svg
 
 
 def texts(figure: Figure) -> list[Text]:
-    return [t for t in figure.findobj(Text) if t.get_text()]
+    figure.draw_without_rendering()  # creates the tick labels, which exist only once drawn
+    return [t for t in figure.findobj(Text) if t.get_text().strip() and t.get_visible()]
 
 
 def labels(figure: Figure) -> list[str]:
@@ -86,6 +87,10 @@ def every_figure(meta_networks) -> dict[str, Figure]:
         "classes": draw_function_classes(),
         "unrolled": draw_unrolled(3),
         "lengths": draw_path_lengths(54),
+        "V1 and V1.5": draw_blocks({"V1": Bottleneck(256, 128, 2, stride_in_1x1=True), "V1.5": Bottleneck(256, 128, 2)}),
+        "stages, CIFAR": draw_stages(cifar_resnet(56), (3, 32, 32)),
+        "unrolled 5": draw_unrolled(5),
+        "ResNeXt block": draw_block(Bottleneck(256, 128, groups=32, base_width=4)),
     }
 
 
@@ -142,8 +147,9 @@ def test_projections_mix_every_channel():
     assert probe_shortcut("B", 32, 32, 1).module is None
     assert probe_shortcut("C", 32, 32, 1).module is not None
     with torch.device("meta"):  # the probe still runs on real numbers
-        words = " ".join(labels(draw_shortcut_options()))
-    assert "8 zero channels before" in words and "identity, 0 parameters" in words
+        words = " ".join(" ".join(labels(draw_shortcut_options())).split())  # line breaks as spaces
+    assert "8 zero channels before and 8 after" in words and "identity, 0 parameters" in words
+    assert "576 parameters" in words and "1,088 parameters" in words  # B's and C's 1x1 conv + BN
 
 
 # --- networks ----------------------------------------------------------------------------------
@@ -250,3 +256,79 @@ def test_every_figure_is_light_with_dark_text(meta_networks):
         assert figure.get_linewidth() > 0, name  # a border, so a white figure has an edge on a white page
         for text in texts(figure):
             assert contrast(text.get_color(), "#ffffff") >= 4.5 or text.get_color() == "#ffffff", (name, text)
+
+
+# --- legible on the page ---------------------------------------------------------------------
+
+COLUMN_PX = 620  # the book's text column at a 1280-pixel window (tests/test_site.py measures it)
+
+
+def rendered_px(figure: Figure, size_pt: float) -> float:
+    """How tall ``size_pt`` text shows, in CSS pixels, once the SVG is fitted to the text column.
+
+    An SVG inch is 96 CSS pixels and a point 4/3 of a pixel; the page scales a wider figure
+    down to the column (``max-width: 100%``) and shows a narrower one at its own size.
+    """
+    width_px = figure.get_size_inches()[0] * 96
+    return size_pt * 4 / 3 * min(1.0, COLUMN_PX / width_px)
+
+
+def test_every_figure_is_legible_at_the_column_width(meta_networks):
+    for name, figure in every_figure(meta_networks).items():
+        smallest = min(t.get_fontsize() for t in texts(figure))
+        assert rendered_px(figure, smallest) >= 10, (name, figure.get_size_inches(), smallest)
+        assert smallest >= MIN_FONT_SIZE, name
+        assert figure.get_size_inches()[0] <= COLUMN_WIDTH + 0.01, name  # shown at (almost) its own size
+
+
+def test_the_old_wide_figures_would_fail_the_legibility_check():
+    """The check above can fail: an 11-inch figure with 8.5 pt text shows it at about 6 pixels."""
+    wide = Figure(figsize=(11, 5.6))
+    assert rendered_px(wide, 8.5) < 7
+
+
+def test_box_labels_fit_their_boxes(meta_networks):
+    """No label of a layer box runs past the box's edges."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    for name, figure in every_figure(meta_networks).items():
+        renderer = FigureCanvasAgg(figure).get_renderer()
+        words = [(t, t.get_window_extent(renderer)) for t in texts(figure) if t.get_fontweight() != "bold"]
+        boxes = [p.get_window_extent(renderer) for p in figure.findobj()
+                 if ":layer:" in f":{p.get_gid()}" or ":shortcut:" in f":{p.get_gid()}" or ":stage:" in f":{p.get_gid()}"]
+        assert boxes or name in ("shortcuts", "classes", "unrolled", "unrolled 5", "lengths"), name
+        for extent in boxes:
+            for text, inside in words:
+                if extent.contains(*inside.get_points().mean(0)) and inside.height < extent.height + 1:
+                    assert extent.x0 - 0.5 <= inside.x0 and inside.x1 <= extent.x1 + 0.5, (name, text.get_text())
+
+
+def test_blocks_side_by_side_are_evenly_spaced():
+    """The gaps between the drawn blocks are equal, whatever shortcut each one has."""
+    figure = draw_blocks({"plain": PlainBlock(16, 16), "identity": BasicBlock(16, 16),
+                          "plain again": PlainBlock(16, 16)})  # one row: their shortcuts differ
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    spans = []
+    for i in range(3):
+        parts = [a.get_window_extent(renderer) for a in figure.findobj()
+                 if str(a.get_gid()).startswith(f"{i}:") and hasattr(a, "get_window_extent")]
+        spans.append((min(p.x0 for p in parts), max(p.x1 for p in parts)))
+    gaps = [b[0] - a[1] for a, b in zip(spans, spans[1:])]
+    assert len(gaps) == 2 and min(gaps) > 0 and max(gaps) - min(gaps) < 0.1 * max(gaps), gaps
+
+
+def test_many_blocks_wrap_into_rows_within_the_column():
+    blocks = {f"block {i}": BasicBlock(16, 32, 2) for i in range(4)}
+    figure = draw_blocks(blocks)
+    assert figure.get_size_inches()[0] <= COLUMN_WIDTH
+    assert len(gids(figure, "stride")) == 8  # every block drawn: /2 on conv1 and on the projection
+    assert figure.get_size_inches()[1] > 2 * draw_block(BasicBlock(16, 32, 2)).get_size_inches()[1] - 0.01
+
+
+def test_the_caption_is_dark_and_of_normal_weight():
+    page = show_diagram(draw_block(BasicBlock(8, 8)), alt="a block", caption="the add")._repr_html_()
+    caption = re.search(r'<figcaption style="([^"]*)"', page).group(1)
+    assert "font-weight: normal" in caption and "color: #1b1b1b" in caption
+    assert 'class="resnet-edu-diagram"' in page

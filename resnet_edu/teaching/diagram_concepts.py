@@ -55,26 +55,28 @@ def draw_function_classes() -> Figure:
     that can be the identity keeps every function the smaller network had), the
     distance can only shrink. D2L section 8.6.1. Taught in chapter 2.
     """
-    figure = Figure(figsize=(10, 4.4), facecolor=BACKGROUND, edgecolor=BORDER, linewidth=1.5)
-    for k, (title, circles) in enumerate((("non-nested classes: bigger can be worse", _NOT_NESTED),
-                                          ("nested classes F1 ⊂ F2 ⊂ F3 ⊂ F4: bigger is never worse", _NESTED))):
-        ax = figure.add_axes((0.02 + 0.49 * k, 0.02, 0.47, 0.86))
+    figure = Figure(figsize=(6.5, 4.1), facecolor=BACKGROUND, edgecolor=BORDER, linewidth=1.5)
+    for k, (title, circles) in enumerate((("not nested:\nbigger can be worse", _NOT_NESTED),
+                                          ("nested, F1 ⊂ F2 ⊂ F3 ⊂ F4:\nbigger is never worse", _NESTED))):
+        ax = figure.add_axes((0.01 + 0.5 * k, 0.25, 0.48, 0.6))
         _draw_classes(ax, circles)
-        ax.set_title(title, fontsize=10.5, color=TEXT)
+        ax.set_title(title, fontsize=10, color=TEXT)
+        distances = [d for _, _, d in closest_points(circles, _TARGET)]
+        for i, d in enumerate(distances):
+            figure.text(0.06 + 0.5 * k + 0.22 * (i % 2), 0.2 - 0.075 * (i // 2), f"F{i + 1}: distance {d:.2f}",
+                        ha="left", va="top", fontsize=8.5, color=_CLASS_COLOURS[i % len(_CLASS_COLOURS)])
     return figure
 
 
 def _draw_classes(ax: Axes, circles: list[tuple[float, float, float]]) -> None:
-    ax.set(xlim=(-0.4, 3.8), ylim=(-0.05, 3.1), aspect="equal")
+    ax.set(xlim=(0.1, 3.7), ylim=(-0.05, 3.1), aspect="equal")
     ax.set_axis_off()
     for i, ((cx, cy, r), (px, py, d)) in enumerate(zip(circles, closest_points(circles, _TARGET))):
         colour = _CLASS_COLOURS[i % len(_CLASS_COLOURS)]
         ax.add_patch(Ellipse((cx, cy), 2 * r, 2 * r, fill=False, edgecolor=colour, linewidth=1.6))
-        ax.text(cx, cy - r + 0.06, f"F{i + 1}", ha="center", va="bottom", fontsize=10, color=colour)
+        ax.text(cx, cy - r + 0.06, f"F{i + 1}", ha="center", va="bottom", fontsize=9, color=colour)
         ax.plot([px, _TARGET[0]], [py, _TARGET[1]], color=colour, linewidth=0.9, linestyle="--")
         ax.plot([px], [py], marker="o", markersize=4, color=colour)
-        ax.text(-0.35, 3.0 - 0.22 * i, f"F{i + 1}: distance to f* {d:.2f}", ha="left", va="top", fontsize=8.5,
-                color=colour)
     ax.plot([_TARGET[0]], [_TARGET[1]], marker="*", markersize=13, color=ACCENT)
     ax.text(_TARGET[0] + 0.1, _TARGET[1] + 0.05, "f*", fontsize=12, color=ACCENT, ha="left", va="bottom")
 
@@ -96,14 +98,20 @@ def draw_unrolled(num_blocks: int = 3) -> Figure:
         raise ValueError(f"num_blocks must be an int from 1 to 6 (2^n rows are drawn), got {num_blocks!r}")
     paths = sorted(itertools.product((0, 1), repeat=num_blocks), key=lambda p: (sum(p), p[::-1]))
     height = 2.2 + 0.34 * len(paths)
-    figure, ax = new_figure(1.6 + 1.3 * num_blocks, height)
+    pitch = _pitch(num_blocks)
+    figure, ax = new_figure(max(1.6 + pitch * num_blocks, 4.6), height)
     _draw_stack(ax, num_blocks, height - 0.85)
     ax.text(0.2, height - 1.55, f"unrolled: 2^{num_blocks} = {len(paths)} paths", ha="left", va="top",
             fontsize=10, fontweight="bold", color=TEXT)
-    ax.text(0.3, height - 1.85, "length", ha="center", va="center", fontsize=7.5, color=TEXT)
+    ax.text(0.3, height - 1.85, "length", ha="center", va="center", fontsize=8, color=TEXT)
     for row, path in enumerate(paths):
         _draw_path(ax, path, height - 2.15 - 0.34 * row, gid=f"path:{''.join(map(str, path))}")
     return figure
+
+
+def _pitch(n: int) -> float:
+    """Inches from one block to the next: narrower for long stacks, so the figure fits the column."""
+    return min(1.3, 4.9 / n)
 
 
 def _draw_stack(ax: Axes, n: int, y: float) -> None:
@@ -111,26 +119,30 @@ def _draw_stack(ax: Axes, n: int, y: float) -> None:
     ax.text(0.2, y + 0.6, f"{n} residual blocks, each " + r"$x_{i+1} = x_i + f_{i+1}(x_i)$", ha="left", va="center",
             fontsize=10, fontweight="bold", color=TEXT)
     ax.text(0.45, y, "in", ha="center", va="center", fontsize=9, color=TEXT)
+    pitch = _pitch(n)
+    half = min(0.3, 0.23 * pitch)  # half a block box
     for i in range(n):
-        x = 1.3 + 1.3 * i
-        arrow(ax, (x - 0.75, y), (x - 0.3, y))
-        box(ax, x, y, 0.6, 0.3, f"f{i + 1}", "conv", gid=f"stack:f{i + 1}")
-        ax.add_patch(FancyArrowPatch((x - 0.55, y + 0.02), (x + 0.55, y + 0.02), connectionstyle="arc3,rad=-0.5",
-                                     arrowstyle="-|>", mutation_scale=7, color=TEXT, linewidth=0.9))
-        arrow(ax, (x + 0.3, y), (x + 0.55, y))
-        ax.text(x + 0.65, y, "+", ha="center", va="center", fontsize=11, color=TEXT)
-    ax.text(1.3 * n + 0.8, y, "out", ha="left", va="center", fontsize=9, color=TEXT)
+        x = 1.3 + pitch * i
+        arrow(ax, (0.65 if i == 0 else x - pitch / 2 + 0.1, y), (x - half, y))
+        box(ax, x, y, 2 * half, 0.3, f"f{i + 1}", "conv", gid=f"stack:f{i + 1}")
+        ax.add_patch(FancyArrowPatch((x - pitch / 2 + 0.1, y + 0.02), (x + pitch / 2 - 0.1, y + 0.02),
+                                     connectionstyle="arc3,rad=-0.5", arrowstyle="-|>", mutation_scale=7, color=TEXT,
+                                     linewidth=0.9))
+        arrow(ax, (x + half, y), (x + pitch / 2 - 0.1, y))
+        ax.text(x + pitch / 2, y, "+", ha="center", va="center", fontsize=11, color=TEXT)
+    ax.text(1.3 + pitch * (n - 1) + pitch / 2 + 0.15, y, "out", ha="left", va="center", fontsize=9, color=TEXT)
 
 
 def _draw_path(ax: Axes, path: tuple[int, ...], y: float, gid: str) -> None:
     """One path: a line from in to out, a box for each block it passes through."""
-    right = 1.3 * len(path) + 0.7
+    pitch = _pitch(len(path))
+    right = 1.3 + pitch * (len(path) - 1) + 0.7
     ax.plot([0.6, right], [y, y], color=TEXT, linewidth=0.8, gid=gid)
     ax.text(0.3, y, f"{sum(path)}", ha="center", va="center", fontsize=8.5, color=TEXT)
     for i, used in enumerate(path):
-        x = 1.3 + 1.3 * i
+        x = 1.3 + pitch * i
         if used:
-            box(ax, x, y, 0.6, 0.22, f"f{i + 1}", "conv", size=8)
+            box(ax, x, y, 2 * min(0.3, 0.23 * pitch), 0.22, f"f{i + 1}", "conv", size=8)
         else:
             ax.plot([x], [y], marker="o", markersize=2.5, color=BORDER)
 
@@ -175,15 +187,15 @@ def draw_path_lengths(blocks: int | nn.Module = 54, share: float = 0.95) -> Figu
         raise ValueError(f"need at least one residual block, got {n}")
     low, high = path_length_interval(n, share)
     counts = np.array(path_length_counts(n), dtype=float) / 2**n
-    figure = Figure(figsize=(7, 3.6), facecolor=BACKGROUND, edgecolor=BORDER, linewidth=1.5)
-    ax = figure.add_axes((0.1, 0.15, 0.86, 0.72))
+    figure = Figure(figsize=(6.4, 3.6), facecolor=BACKGROUND, edgecolor=BORDER, linewidth=1.5)
+    ax = figure.add_axes((0.11, 0.15, 0.85, 0.7))
     colours = ["#7fa7d9" if low <= k <= high else "#dddddd" for k in range(n + 1)]
     ax.bar(range(n + 1), counts, color=colours, edgecolor="#1f5f99", linewidth=0.6)
     kept = sum(path_length_counts(n)[low:high + 1]) / 2**n
-    ax.set_title(f"{n} residual blocks: 2^{n} paths; {100 * kept:.1f}% pass through {low} to {high} blocks",
+    ax.set_title(f"{n} residual blocks: 2^{n} paths;\n{100 * kept:.1f}% pass through {low} to {high} blocks",
                  fontsize=10, color=TEXT)
     ax.set_xlabel("path length (blocks passed through)", fontsize=9, color=TEXT)
     ax.set_ylabel("share of paths", fontsize=9, color=TEXT)
-    ax.tick_params(colors=TEXT, labelsize=8)
+    ax.tick_params(colors=TEXT, labelsize=8.5)
     ax.set_facecolor(BACKGROUND)
     return figure

@@ -28,7 +28,7 @@ from resnet_edu.teaching.diagrams import ACCENT, BORDER, FILLS, TEXT, arrow, box
 _DRAWN = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.Linear)
 _WIDTH_FILLS = ("#cfe0f5", "#d7ecd0", "#fbe3c0", "#e4dcf0", "#d0ece7", "#fff2b3")  # one per width
 _OTHER_FILLS = {"pool": "#e8e8e8", "fc": FILLS["fc"]}
-_PITCH, _BOX, _COLUMN = 0.25, 0.19, 2.25  # inches: row pitch, box height, column width
+_PITCH, _BOX, _COLUMN, _LEFT = 0.25, 0.2, 1.8, 0.85  # inches: row pitch, box height, column width, band labels
 
 
 @dataclass(frozen=True)
@@ -115,17 +115,17 @@ def draw_networks(models: Mapping[str, nn.Module], input_size: Sequence[int] = (
     columns = [network_rows(m, input_size) for m in models.values()]
     bands = _bands(columns)
     height = 1.5 + sum(n * _PITCH + 0.22 for _, n in bands)
-    figure, ax = new_figure(1.0 + _COLUMN * len(models), height)
-    tops = _draw_band_lines(ax, bands, height - 0.75, 1.0 + _COLUMN * len(models))
+    figure, ax = new_figure(_LEFT + _COLUMN * len(models), height)
+    tops = _draw_band_lines(ax, bands, height - 0.75, _LEFT + _COLUMN * len(models))
     for i, (title, model) in enumerate(models.items()):
-        x = 1.0 + _COLUMN * (i + 0.42)
+        x = _LEFT + _COLUMN * (i + 0.4)
         ax.text(x, height - 0.12, title, ha="center", va="top", fontsize=9.5, fontweight="bold", color=TEXT)
-        ax.text(x, height - 0.42, f"image {'x'.join(map(str, input_size))}", ha="center", va="top", fontsize=7.5,
+        ax.text(x, height - 0.42, f"image {'x'.join(map(str, input_size))}", ha="center", va="top", fontsize=8,
                 color=TEXT)
         centres = _draw_rows(ax, columns[i], x, tops, _width_fills(columns[i]), prefix=f"{i}:")
-        _draw_shortcut_arcs(ax, model, columns[i], centres, x + 0.75, prefix=f"{i}:")
-    ax.text(0.12, 0.08, "shortcut arcs: solid = identity,\ndotted = 1x1 projection, dashed = zero padding (A);\n"
-            "red /2 = stride 2", ha="left", va="bottom", fontsize=7.5, color=TEXT)
+        _draw_shortcut_arcs(ax, model, columns[i], centres, x + 0.68, prefix=f"{i}:")
+    ax.text(0.12, 0.08, "shortcut arcs: solid = identity, dotted = 1x1 projection,\n"
+            "dashed = zero padding (A); red /2 = stride 2", ha="left", va="bottom", fontsize=8, color=TEXT)
     return figure
 
 
@@ -145,7 +145,7 @@ def _draw_band_lines(ax: Axes, bands: list[tuple[int, int]], top: float, right: 
     tops = {}
     for size, rows in bands:
         ax.plot([0.1, right - 0.1], [top, top], color=BORDER, linewidth=0.6, linestyle="-")
-        ax.text(0.12, top - 0.06, f"output\nsize {size}", ha="left", va="top", fontsize=7.5, color=TEXT)
+        ax.text(0.1, top - 0.06, f"output\nsize {size}", ha="left", va="top", fontsize=8, color=TEXT)
         tops[size] = top - 0.11
         top -= rows * _PITCH + 0.22
     return tops
@@ -164,9 +164,9 @@ def _draw_rows(ax: Axes, rows: list[LayerRow], x: float, tops: dict[int, float],
     for row in rows:
         y = next_y[row.resolution] - _BOX / 2
         fill = fills[row.label.split(", ")[-1]] if row.kind == "conv" else _OTHER_FILLS[row.kind]
-        box(ax, x, y, 1.45, _BOX, row.label, fill, gid=f"{prefix}layer:{row.path}", size=7)
+        box(ax, x, y, 1.25, _BOX, row.label, fill, gid=f"{prefix}layer:{row.path}", size=8)
         if row.stride > 1:
-            ax.text(x + 0.69, y, f"/{row.stride}", ha="right", va="center", fontsize=7.5, fontweight="bold",
+            ax.text(x - 0.66, y, f"/{row.stride}", ha="right", va="center", fontsize=8, fontweight="bold",
                     color=ACCENT, gid=f"{prefix}stride:{row.path}", zorder=4)
         next_y[row.resolution] -= _PITCH
         centres[row.path] = y
@@ -206,7 +206,9 @@ def draw_stages(model: nn.Module, input_size: Sequence[int] = (3, 224, 224), tit
     Read from ``model.stage_names``, the blocks in each stage, their ``out_channels`` and
     a shape trace: ``resnet50()`` gives Bottleneck x3/x4/x6/x3 at widths 256/512/1024/2048
     and 56/28/14/7 at 224 input; ``cifar_resnet(20)`` gives BasicBlock x3 three times at
-    16/32/64 channels and 32/16/8. Boxes shrink with the resolution. Taught in chapter 4.
+    16/32/64 channels and 32/16/8. One box per part, top to bottom; a box's width follows
+    the resolution of its output, so the picture narrows as the maps shrink. Taught in
+    chapter 4.
 
     Args:
         model: a network with ``stage_names`` (the package's :class:`~resnet_edu.models.networks.ResNet`).
@@ -217,19 +219,24 @@ def draw_stages(model: nn.Module, input_size: Sequence[int] = (3, 224, 224), tit
         raise TypeError(f"draw_stages needs a network with stage_names (a ResNet), got {type(model).__name__}")
     trace = {row.path: row.output_shape for row in trace_shapes(model, input_size, level="top")}
     parts = [_stem_part(model, trace)] + [_stage_part(model, name, trace) for name in model.stage_names]
-    parts.append(("head", f"avg pool\nfc {model.fc.out_features}\n1 layer", "#e8e8e8", 1))
+    parts.append(("head", f"head: avg pool, fc {model.fc.out_features}\n1 layer", "#e8e8e8", 1))
     largest = max(p[3] for p in parts)
     counts = [count_weighted_layers(model.get_submodule(n)) for n in model.stage_names]
     stem = count_weighted_layers(model) - sum(counts) - 1
     depth = " + ".join(map(str, [stem, *counts, 1]))
-    figure, ax = new_figure(0.4 + 1.75 * len(parts), 3.3)
-    ax.text(0.2, 3.15, f"{title or type(model).__name__}: {count_weighted_layers(model)} = {depth} weighted layers, "
-            f"input {'x'.join(map(str, input_size))}", ha="left", va="top", fontsize=10, fontweight="bold", color=TEXT)
+    pitch, h, width = 0.74, 0.5, 6.5
+    height = 0.85 + pitch * len(parts)
+    figure, ax = new_figure(width, height)
+    ax.text(width / 2, height - 0.1, f"{title or type(model).__name__}, input {'x'.join(map(str, input_size))}",
+            ha="center", va="top", fontsize=10, fontweight="bold", color=TEXT)
+    ax.text(width / 2, height - 0.36, f"{count_weighted_layers(model)} = {depth} weighted layers", ha="center",
+            va="top", fontsize=9, color=TEXT)
+    y = height - 0.85 - h / 2
     for i, (name, text, fill, resolution) in enumerate(parts):
-        x, h = 1.0 + 1.75 * i, 0.9 + 1.4 * resolution / largest
-        box(ax, x, 1.35, 1.45, h, text, fill, gid=f"stage:{name}", size=8)
         if i:
-            arrow(ax, (x - 1.75 + 0.725, 1.35), (x - 0.725, 1.35))
+            arrow(ax, (width / 2, y + pitch - h / 2), (width / 2, y + h / 2))
+        box(ax, width / 2, y, 3.0 + 3.2 * resolution / largest, h, text, fill, gid=f"stage:{name}", size=8.5)
+        y -= pitch
     return figure
 
 
@@ -237,9 +244,9 @@ def _stem_part(model: nn.Module, trace: Mapping[str, tuple[int, ...]]) -> tuple[
     """The stem's box: its convolution, its pool if any, and its output."""
     conv = model.conv1
     k, s = conv.kernel_size[0], _stride(conv)
-    pool = "" if isinstance(getattr(model, "maxpool", None), (nn.Identity, type(None))) else "\nmax pool /2"
+    pool = "" if isinstance(getattr(model, "maxpool", None), (nn.Identity, type(None))) else ", max pool /2"
     shape = next(v for p, v in trace.items() if p.startswith("conv1"))
-    text = f"stem\n{k}x{k} conv{f' /{s}' if s > 1 else ''}{pool}\n{shape[0]} ch, {shape[1]}x{shape[2]}"
+    text = f"stem: {k}x{k} conv{f' /{s}' if s > 1 else ''}{pool}\n{shape[0]} ch, {shape[1]}x{shape[2]}"
     return "stem", text, "#e8e8e8", shape[-1]
 
 
@@ -249,6 +256,6 @@ def _stage_part(model: nn.Module, name: str, trace: Mapping[str, tuple[int, ...]
     blocks = list(stage)
     c, h, w = trace[name]
     layers = count_weighted_layers(stage)
-    text = f"{name}\n{type(blocks[0]).__name__} ×{len(blocks)}\n{layers} layers\n{blocks[-1].out_channels} ch, {h}x{w}"
+    text = f"{name}: {type(blocks[0]).__name__} ×{len(blocks)} ({layers} layers)\n{blocks[-1].out_channels} ch, {h}x{w}"
     fill = _WIDTH_FILLS[model.stage_names.index(name) % len(_WIDTH_FILLS)]
     return name, text, fill, h

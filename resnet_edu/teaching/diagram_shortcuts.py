@@ -70,34 +70,37 @@ def probe_shortcut(option: str, in_channels: int, out_channels: int, stride: int
 def draw_shortcut_options(in_channels: int = 16, out_channels: int = 32, stride: int = 2, size: int = 8) -> Figure:
     """Options A, B and C side by side, where the shape changes and where it does not.
 
-    For the transition (e.g. 16→32 channels, stride 2): which input channels feed each
-    output channel (option A: a shifted diagonal between all-zero channels, placed where
-    the module puts them; B and C: every channel mixes into every one), and which input
-    pixels are read (every other one, in all three). Under them, in words, what each
-    option is there and where the shape does not change (A and B: the identity; C: a
-    projection). Everything is probed from
-    :func:`~resnet_edu.models.shortcuts.make_shortcut`'s modules. Taught in chapter 2.
+    One column per option. At the top, for the transition (e.g. 16→32 channels, stride
+    2), which input channels feed each output channel (option A: a shifted diagonal
+    between all-zero channels, placed where the module puts them; B and C: every channel
+    mixes into every one); under it, which input pixels are read (every other one, in all
+    three); at the bottom, in words, what the option is there and where the shape does
+    not change (A and B: the identity; C: a projection). Everything is probed from
+    :func:`~resnet_edu.models.shortcuts.make_shortcut`'s modules. The figure fits the
+    book's text column. Taught in chapter 2.
 
     Args:
         in_channels, out_channels, stride: the transition to show.
         size: the side of the probed input (pixels drawn).
     """
-    figure = Figure(figsize=(11, 5.6), facecolor=BACKGROUND, edgecolor=BORDER, linewidth=1.5)
-    grid = figure.add_gridspec(2, 2 * len(SHORTCUT_OPTIONS), height_ratios=(3, 1.1), left=0.05, right=0.98,
-                               top=0.86, bottom=0.03, wspace=0.5, hspace=0.3)
-    figure.suptitle(f"Shortcut options A, B, C where the shape changes ({in_channels}→{out_channels} channels, "
-                    f"stride {stride})", fontsize=11, color=TEXT)
+    width, height, column = 6.5, 6.6, 6.5 / len(SHORTCUT_OPTIONS)
+    figure = Figure(figsize=(width, height), facecolor=BACKGROUND, edgecolor=BORDER, linewidth=1.5)
+    figure.text(0.5, 1 - 0.1 / height, f"Shortcut options where the shape changes:\n{in_channels}→{out_channels} "
+                f"channels, stride {stride}", ha="center", va="top", fontsize=10.5, fontweight="bold", color=TEXT)
+
+    def inches(left: float, bottom: float, w: float, h: float) -> tuple[float, float, float, float]:
+        return left / width, bottom / height, w / width, h / height
+
     for k, option in enumerate(SHORTCUT_OPTIONS):
         change = probe_shortcut(option, in_channels, out_channels, stride, size)
         keep = probe_shortcut(option, out_channels, out_channels, 1, size)
-        _draw_channel_map(figure.add_subplot(grid[0, 2 * k]), change)
-        _draw_pixels(figure.add_subplot(grid[0, 2 * k + 1]), change, size)
-        text = figure.add_subplot(grid[1, 2 * k:2 * k + 2])
-        text.set_axis_off()
-        words = (f"option {option}, {in_channels}→{out_channels} /{stride}:\n  {_describe(change)}\n"
-                 f"same shape ({out_channels}→{out_channels}):\n  {_describe(keep)}")
-        text.text(0.0, 1.0, words, ha="left", va="top", fontsize=8.5, color=TEXT, transform=text.transAxes,
-                  linespacing=1.5)
+        left = k * column
+        _draw_channel_map(figure.add_axes(inches(left + 0.55, 3.65, column - 0.75, 2.05)), change)
+        _draw_pixels(figure.add_axes(inches(left + 0.5, 1.6, column - 1.0, column - 1.0)), change, size)
+        words = (f"{in_channels}→{out_channels}, /{stride}:\n{_describe(change)}\n\n"
+                 f"same shape, {out_channels}→{out_channels}:\n{_describe(keep)}")
+        figure.text((left + 0.2) / width, 1.3 / height, words, ha="left", va="top", fontsize=8.5, color=TEXT,
+                    linespacing=1.35)
     return figure
 
 
@@ -114,12 +117,12 @@ def _draw_channel_map(ax: Axes, probe: ShortcutProbe) -> None:
     if probe.channel_map.all():
         ax.text(in_n / 2 - 0.5, out_n / 2, f"each output\nmixes all\n{in_n} inputs", ha="center", va="center",
                 fontsize=8, color=BACKGROUND)
-    ax.set_title(f"option {probe.option}: channels", fontsize=9.5, color=TEXT)
-    ax.set_xlabel("input channel", fontsize=8, color=TEXT)
-    ax.set_ylabel("output channel", fontsize=8, color=TEXT)
+    ax.set_title(f"option {probe.option}", fontsize=10.5, fontweight="bold", color=TEXT, pad=14)
+    ax.set_xlabel("input channel", fontsize=8.5, color=TEXT, labelpad=1)
+    ax.set_ylabel("output channel", fontsize=8.5, color=TEXT, labelpad=1)
     ax.set_xticks([0, in_n - 1])
     ax.set_yticks([0, out_n - 1])
-    ax.tick_params(labelsize=7, colors=TEXT)
+    ax.tick_params(labelsize=8, colors=TEXT)
 
 
 def _draw_pixels(ax: Axes, probe: ShortcutProbe, size: int) -> None:
@@ -130,19 +133,19 @@ def _draw_pixels(ax: Axes, probe: ShortcutProbe, size: int) -> None:
     ax.tick_params(length=0)
     ax.grid(color="#9a9a9a", linewidth=0.5)
     h, w = probe.out_size
-    ax.set_title(f"pixels read (dark):\n{int(probe.pixels_read.sum())} of {size * size}", fontsize=9, color=TEXT)
-    ax.set_xlabel(f"{size}x{size} in → {h}x{w} out", fontsize=8, color=TEXT)
+    ax.set_title(f"pixels read (dark):\n{int(probe.pixels_read.sum())} of {size * size}", fontsize=8.5, color=TEXT)
+    ax.set_xlabel(f"{size}x{size} in → {h}x{w} out", fontsize=8.5, color=TEXT)
 
 
 def _describe(probe: ShortcutProbe) -> str:
-    """What the probed module is, in a few words."""
+    """What the probed module is, in a few short lines."""
     module = probe.module
     if module is None:
         return "identity, 0 parameters"
     if isinstance(module, ZeroPadShortcut):
         used = probe.channel_map.any(dim=1).nonzero().flatten()
         before, after = int(used[0]), len(probe.channel_map) - 1 - int(used[-1])
-        return f"subsample, {before} zero channels before\n  and {after} after, 0 parameters"
+        return f"subsample; {before} zero channels\nbefore and {after} after;\n0 parameters"
     conv = next(m for m in module.modules() if isinstance(m, nn.Conv2d))
-    stride = f" stride {conv.stride[0]}" if conv.stride[0] > 1 else ""
-    return f"1x1 conv{stride} + BN, {probe.parameters:,} parameters"
+    stride = f", stride {conv.stride[0]}" if conv.stride[0] > 1 else ""
+    return f"1x1 conv{stride} + BN;\n{probe.parameters:,} parameters"

@@ -29,7 +29,9 @@ import torch
 import torch.fx
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
+from matplotlib.textpath import TextPath
 from torch import nn
 
 from resnet_edu.models.shortcuts import ZeroPadShortcut
@@ -40,6 +42,13 @@ BORDER = "#8c8c8c"
 ACCENT = "#b3261e"  # the stride label, the thing to look at
 FILLS = {"conv": "#cfe0f5", "norm": "#fbe3c0", "relu": "#d7ecd0", "pool": "#e4dcf0", "fc": "#f6d0d0",
          "pad": "#eeeeee", "other": "#f2f2f2"}
+# The book's text column is about 620 CSS pixels wide (sphinx-book-theme at a 1280-pixel window), and
+# an SVG's inch is 96 CSS pixels: a figure up to COLUMN_WIDTH inches wide shows at its own size, and
+# MIN_FONT_SIZE points is then 8 * 4/3 = 10.7 pixels. Wider figures are scaled down with their text,
+# so every figure keeps to the column (tests/test_diagrams.py checks each one at the column width).
+COLUMN_WIDTH = 6.5  # inches
+MIN_FONT_SIZE = 8.0  # points
+_MARGIN = 0.08  # inches left and right of a row of blocks
 _CARD = f"margin: 1em auto; padding: 0.5em; text-align: center; background: {BACKGROUND}; color: {TEXT}; border-radius: 4px"
 _SVG_SETTINGS = {"svg.hashsalt": "resnet-edu", "svg.fonttype": "path", "font.family": "DejaVu Sans"}
 
@@ -74,9 +83,9 @@ def arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float], style:
                                  linewidth=1.0, linestyle=style, shrinkA=0, shrinkB=0))
 
 
-def line(ax: Axes, xs: list[float], ys: list[float], style: str = "-") -> None:
+def line(ax: Axes, xs: list[float], ys: list[float], style: str = "-", gid: str | None = None) -> None:
     """A polyline in the text colour."""
-    ax.plot(xs, ys, color=TEXT, linewidth=1.0, linestyle=style, solid_capstyle="butt")
+    ax.plot(xs, ys, color=TEXT, linewidth=1.0, linestyle=style, solid_capstyle="butt", gid=gid)
 
 
 # --- showing a figure: SVG, alt text, caption -------------------------------------------
@@ -116,7 +125,7 @@ class Diagram:
             f'<figure class="resnet-edu-diagram" style="{_CARD}">'
             f'<img class="dark-light" src="data:image/svg+xml;base64,{data}" alt="{html.escape(self.alt)}"'
             ' style="max-width: 100%; height: auto">'
-            f'<figcaption style="color: {TEXT}">{html.escape(self.caption)}</figcaption></figure>'
+            f'<figcaption style="color: {TEXT}; font-weight: normal">{html.escape(self.caption)}</figcaption></figure>'
         )
 
 
@@ -191,14 +200,14 @@ def layer_label(module: nn.Module) -> tuple[str, str]:
     """What a layer box says, from the module's attributes, and the box's kind (its fill)."""
     if isinstance(module, nn.Conv2d):
         k = module.kernel_size[0]
-        groups = f", {module.groups} groups" if module.groups > 1 else ""
+        groups = f"\n{module.groups} groups" if module.groups > 1 else ""
         return f"{k}x{k} conv, {module.in_channels}→{module.out_channels}{groups}", "conv"
     if isinstance(module, nn.modules.batchnorm._BatchNorm):
         return "BN", "norm"
     if isinstance(module, nn.ReLU):
         return "ReLU", "relu"
     if isinstance(module, ZeroPadShortcut):
-        return f"zero-pad {module.in_channels}→{module.out_channels}", "pad"
+        return f"zero-pad\n{module.in_channels}→{module.out_channels}", "pad"
     return type(module).__name__, "other"
 
 
@@ -207,11 +216,16 @@ def _stride(module: nn.Module) -> int:
     return int(stride[0] if isinstance(stride, tuple) else stride)
 
 
-def _heights(module: nn.Module) -> float:
-    return 0.26 if isinstance(module, (nn.ReLU, nn.modules.batchnorm._BatchNorm)) else 0.4
+def _height(module: nn.Module) -> float:
+    """A box's height: thin for BN and ReLU, taller for a layer with weights, more per text line."""
+    if isinstance(module, (nn.ReLU, nn.modules.batchnorm._BatchNorm)):
+        return 0.26
+    return 0.4 + 0.16 * layer_label(module)[0].count("\n")
 
 
-_WIDTH, _GAP = 2.0, 0.16  # a branch box's width, the gap between boxes (inches)
+# Inches: a branch box's width, the gap between boxes, a shortcut box's width, the room a red
+# stride label takes beside a box, the gap between two blocks side by side.
+_WIDTH, _GAP, _SHORTCUT_WIDTH, _STRIDE_ROOM, _BETWEEN = 1.45, 0.16, 0.9, 0.24, 0.35
 
 
 def _shortcut_modules(block: nn.Module, parts: BlockParts) -> list[str]:
@@ -219,15 +233,28 @@ def _shortcut_modules(block: nn.Module, parts: BlockParts) -> list[str]:
 
 
 def _side(block: nn.Module, parts: BlockParts) -> float:
-    """How far right of the branch the shortcut runs: further when it has boxes on it."""
-    return _WIDTH / 2 + (0.95 if _shortcut_modules(block, parts) else 0.35)
+    """How far right of the branch's centre the shortcut runs: further when it has boxes on it."""
+    return _WIDTH / 2 + (_SHORTCUT_WIDTH / 2 + 0.15 if _shortcut_modules(block, parts) else 0.35)
+
+
+def _extent(block: nn.Module) -> tuple[float, float]:
+    """How far the drawn block reaches left and right of its branch's centre line (inches)."""
+    parts = block_parts(block)
+    strided = lambda paths: any(_stride(block.get_submodule(p)) > 1 for p in paths)  # noqa: E731
+    left = _WIDTH / 2 + (_STRIDE_ROOM if strided(parts.branch + parts.after_add) else 0.02)
+    if parts.shortcut is None:
+        return left, _WIDTH / 2 + 0.02
+    modules = _shortcut_modules(block, parts)
+    if modules:
+        return left, _side(block, parts) + _SHORTCUT_WIDTH / 2 + (_STRIDE_ROOM if strided(modules) else 0.02)
+    return left, _side(block, parts) + 0.02  # the identity line
 
 
 def _draw_block_at(ax: Axes, block: nn.Module, x: float, top: float, title: str, prefix: str) -> None:
     """One block: branch down the middle, shortcut on the right, the add, what follows it."""
     parts = block_parts(block)
-    centre = x + (_side(block, parts) if parts.shortcut is not None else 0) / 2
-    ax.text(centre, top, title, ha="center", va="top", fontsize=10, fontweight="bold", color=TEXT)
+    left, right = _extent(block)
+    ax.text(x + (right - left) / 2, top, title, ha="center", va="top", fontsize=10, fontweight="bold", color=TEXT)
     y = top - 0.45
     in_channels = _first_channels(block, parts.branch)
     ax.text(x, y, f"x  ({in_channels} channels)", ha="center", va="bottom", fontsize=8.5, color=TEXT)
@@ -251,20 +278,26 @@ def _first_channels(block: nn.Module, branch: tuple[str, ...]) -> int | str:
     return "?"
 
 
+def _stride_label(ax: Axes, x: float, y: float, stride: int, gid: str, ha: str) -> None:
+    """The red ``/2`` beside a box: the thing to look at in a downsampling block."""
+    ax.text(x, y, f"/{stride}", ha=ha, va="center", fontsize=9.5, fontweight="bold", color=ACCENT, gid=gid,
+            zorder=4)
+
+
 def _draw_column(ax: Axes, block: nn.Module, paths: tuple[str, ...], x: float, y: float, prefix: str) -> float:
     """Boxes one under the other from ``y`` down, each joined by an arrow; returns the bottom."""
     for path in paths:
         module = block.get_submodule(path)
         if isinstance(module, nn.Identity):
             continue  # norm_layer=nn.Identity: nothing happens there
-        h, gap = _heights(module), _GAP
-        arrow(ax, (x, y), (x, y - gap))
+        h = _height(module)
+        arrow(ax, (x, y), (x, y - _GAP))
         text, kind = layer_label(module)
-        box(ax, x, y - gap - h / 2, _WIDTH, h, text, kind, gid=f"{prefix}layer:{path}")
+        box(ax, x, y - _GAP - h / 2, _WIDTH, h, text, kind, gid=f"{prefix}layer:{path}")
         if _stride(module) > 1:
-            ax.text(x + _WIDTH / 2 - 0.06, y - gap - h / 2, f"/{_stride(module)}", ha="right", va="center",
-                    fontsize=9, fontweight="bold", color=ACCENT, gid=f"{prefix}stride:{path}", zorder=4)
-        y -= gap + h
+            _stride_label(ax, x - _WIDTH / 2 - 0.06, y - _GAP - h / 2, _stride(module), f"{prefix}stride:{path}",
+                          ha="right")
+        y -= _GAP + h
     return y
 
 
@@ -278,35 +311,50 @@ def _draw_add(ax: Axes, block: nn.Module, parts: BlockParts, x: float, split: fl
     modules = _shortcut_modules(block, parts)
     style = "-" if not modules else (":" if any(isinstance(block.get_submodule(p), nn.Conv2d) for p in modules) else "--")
     line(ax, [x, side], [split, split], style)
-    line(ax, [side, side], [split, centre], style)
+    line(ax, [side, side], [split, centre], style, gid=f"{prefix}shortcut-line")
     arrow(ax, (side, centre), (x + radius, centre), style)
     label = "identity" if not modules else ("projection" if style == ":" else "option A")
-    ax.text((x + side) / 2 + 0.3, split + 0.03, label, ha="center", va="bottom", fontsize=8, style="italic",
-            color=TEXT)
-    middle = (split + centre) / 2 + 0.22 * (len(modules) - 1)
-    for path in modules:
+    ax.text(side - 0.05, split + 0.04, label, ha="right", va="bottom", fontsize=8, style="italic", color=TEXT)
+    heights = [0.44 if kind == "norm" else 0.5 for kind in (layer_label(block.get_submodule(p))[1] for p in modules)]
+    middle = (split + centre) / 2 + (sum(heights) - heights[-1]) / 2 if modules else 0.0
+    for path, h in zip(modules, heights):
         module = block.get_submodule(path)
         text, kind = layer_label(module)
-        box(ax, side, middle, 1.25, 0.36, text.replace(", ", "\n", 1) if kind == "conv" else text, kind,
-            gid=f"{prefix}shortcut:{path}", size=7.5)
+        box(ax, side, middle, _SHORTCUT_WIDTH, h - 0.1, text.replace(", ", "\n", 1) if kind == "conv" else text,
+            kind, gid=f"{prefix}shortcut:{path}", size=8)
         if _stride(module) > 1:
-            ax.text(side + 0.68, middle, f"/{_stride(module)}", ha="left", va="center", fontsize=9,
-                    fontweight="bold", color=ACCENT, gid=f"{prefix}stride:{path}", zorder=4)
-        middle -= 0.44
+            _stride_label(ax, side + _SHORTCUT_WIDTH / 2 + 0.06, middle, _stride(module), f"{prefix}stride:{path}",
+                          ha="left")
+        middle -= h
     return centre - radius
-
-
-def _block_width(block: nn.Module) -> float:
-    parts = block_parts(block)
-    right = _side(block, parts) + (0.95 if _shortcut_modules(block, parts) else 0.2) if parts.shortcut is not None else 0
-    return _WIDTH + 0.5 + max(right - _WIDTH / 2, 0)
 
 
 def _block_height(block: nn.Module) -> float:
     parts = block_parts(block)
     paths = parts.branch + parts.after_add
-    height = sum(_GAP + _heights(block.get_submodule(p)) for p in paths)
+    height = sum(_GAP + _height(block.get_submodule(p)) for p in paths
+                 if not isinstance(block.get_submodule(p), nn.Identity))
     return height + (0.44 if parts.shortcut is not None else 0) + 1.5
+
+
+def _text_width(text: str, size: float, weight: str = "normal") -> float:
+    """The width in inches of ``text`` set in the figures' font at ``size`` points."""
+    with matplotlib.rc_context(_SVG_SETTINGS):
+        path = TextPath((0, 0), text, size=size, prop=FontProperties(family="DejaVu Sans", weight=weight))
+    return path.get_extents().width / 72
+
+
+def _rows(widths: list[float], limit: float) -> list[list[int]]:
+    """Split blocks, left to right, into rows no wider than ``limit`` (each row holds one at least)."""
+    rows: list[list[int]] = [[]]
+    used = 0.0
+    for i, width in enumerate(widths):
+        if rows[-1] and used + _BETWEEN + width > limit:
+            rows.append([])
+            used = 0.0
+        used += width + (_BETWEEN if len(rows[-1]) else 0)
+        rows[-1].append(i)
+    return rows
 
 
 def draw_blocks(blocks: Mapping[str, nn.Module]) -> Figure:
@@ -314,7 +362,10 @@ def draw_blocks(blocks: Mapping[str, nn.Module]) -> Figure:
 
     Each shows its layers in call order (kernel, in -> out channels, a red ``/2`` where
     the stride sits, BN, ReLU), the shortcut on the right (solid: identity; dotted:
-    a 1x1 projection; dashed: option A's zero padding) and the add. Taught in chapters 2 and 3.
+    a 1x1 projection; dashed: option A's zero padding) and the add. The gaps between
+    blocks are equal, and blocks that would make the figure wider than the book's text
+    column (:data:`COLUMN_WIDTH`) go on to a new row, so the text stays legible on the
+    page. Taught in chapters 2 and 3.
 
     Args:
         blocks: title -> a block (PlainBlock, BasicBlock, Bottleneck, PreActBlock or any
@@ -322,11 +373,24 @@ def draw_blocks(blocks: Mapping[str, nn.Module]) -> Figure:
     """
     if not blocks:
         raise ValueError("draw_blocks needs at least one block")
-    height = max(_block_height(b) for b in blocks.values())
-    widths = [_block_width(b) for b in blocks.values()]
-    figure, ax = new_figure(sum(widths), height)
-    for i, (title, block) in enumerate(blocks.items()):
-        _draw_block_at(ax, block, sum(widths[:i]) + _WIDTH / 2 + 0.25, height - 0.12, title, prefix=f"{i}:")
+    items = list(blocks.items())
+    extents = [_extent(b) for _, b in items]
+    # Each block's slot: the block, or its title where that is wider; the block centred in it.
+    widths = [max(left + right, _text_width(title, 10, "bold") + 0.1) for (left, right), (title, _) in zip(extents, items)]
+    offsets = [(w - left - right) / 2 + left for w, (left, right) in zip(widths, extents)]
+    rows = _rows(widths, COLUMN_WIDTH - 2 * _MARGIN)
+    heights = [max(_block_height(items[i][1]) for i in row) for row in rows]
+    width = max(sum(widths[i] for i in row) + _BETWEEN * (len(row) - 1) for row in rows) + 2 * _MARGIN
+    figure, ax = new_figure(width, sum(heights))
+    top = sum(heights)
+    for row, height in zip(rows, heights):
+        used = sum(widths[i] for i in row) + _BETWEEN * (len(row) - 1)
+        x = (width - used) / 2  # each row centred
+        for i in row:
+            title, block = items[i]
+            _draw_block_at(ax, block, x + offsets[i], top - 0.12, title, prefix=f"{i}:")
+            x += widths[i] + _BETWEEN
+        top -= height
     return figure
 
 
