@@ -103,10 +103,13 @@ class Seed000Resnet(nn.Module):
 # ---------------------------------------------------------------- seed 002: bottleneck with `Fx = self.conv3(x)`
 
 class Seed002BottleBlock(nn.Module):
+    """Seed 002's `BottleBlock`. ``repaired=True`` applies conv3 to the branch, not to the input."""
+
     expantion = 4  # sic
 
-    def __init__(self, in_channel, out_channel, downsample=None, stride=1):
+    def __init__(self, in_channel, out_channel, downsample=None, stride=1, repaired: bool = False):
         super().__init__()
+        self.repaired = repaired
         self.conv1 = nn.Conv2d(in_channel, out_channel, kernel_size=1, stride=1)
         self.bn1 = nn.BatchNorm2d(out_channel)
         self.conv2 = nn.Conv2d(out_channel, out_channel, kernel_size=3, padding=1, stride=stride)
@@ -126,16 +129,16 @@ class Seed002BottleBlock(nn.Module):
         Fx = self.conv2(Fx)
         Fx = self.bn2(Fx)
         Fx = self.relu(Fx)
-        Fx = self.conv3(x)  # the seed's bug: x instead of Fx
+        Fx = self.conv3(Fx if self.repaired else x)  # the seed's bug: x instead of Fx
         Fx = self.bn3(Fx)
         Fx += identity
         return self.relu(Fx)
 
 
-def seed002_block() -> Seed002BottleBlock:
+def seed002_block(repaired: bool = False) -> Seed002BottleBlock:
     """The first block of ResNet-50's layer1 (64 -> 256): in == channels, so conv3(x) runs."""
     projection = nn.Sequential(nn.Conv2d(64, 256, 1, bias=False), nn.BatchNorm2d(256))
-    return Seed002BottleBlock(64, 64, downsample=projection)
+    return Seed002BottleBlock(64, 64, downsample=projection, repaired=repaired)
 
 
 # ---------------------------------------------------------------- seed 004: `self.downsample` never stored
