@@ -136,6 +136,7 @@ from resnet_edu.experiments.data import (
     random_crop_flip,
 )
 from resnet_edu.experiments.degradation import DepthRun, DepthRuns, degradation_experiment, train_depths
+from resnet_edu.experiments.degradation import degradation_spread_config
 from resnet_edu.experiments.distributed import CPUSyncBatchNorm, distributed_digits_loaders, distributed_loaders
 from resnet_edu.experiments.distributed import init_distributed, is_main_process, one_step
 from resnet_edu.experiments.gradient_sweep import GradientRun, GradientSweep, gradient_sweep
@@ -146,11 +147,14 @@ from resnet_edu.experiments.pretrained import load_torchvision_weights, make_syn
 from resnet_edu.experiments.pretrained import synthetic_cifar_images
 from resnet_edu.experiments.recipe import DIGITS_RECIPE, PAPER_CIFAR_RECIPE, Recipe
 from resnet_edu.experiments.training import EpochRecord, History, evaluate, train
+from resnet_edu.experiments.training import predict
+from resnet_edu.experiments.spread import Spread, load_spread, spread_path
 
 __all__ += ["load_digits_tensors", "digits_loaders", "digits_batch", "CIFAR10", "CIFAR10_MEAN", "CIFAR10_STD"]
 __all__ += ["DatasetUnavailableError", "cifar10_loaders", "download_cifar10", "load_cifar10", "random_crop_flip"]
 __all__ += ["Recipe", "DIGITS_RECIPE", "PAPER_CIFAR_RECIPE", "train", "evaluate", "EpochRecord", "History"]
 __all__ += ["train_depths", "degradation_experiment", "DepthRun", "DepthRuns"]
+__all__ += ["degradation_spread_config", "predict", "Spread", "load_spread", "spread_path"]
 __all__ += ["gradient_sweep", "GradientRun", "GradientSweep"]
 __all__ += ["lesion_study", "lesion_experiment", "deletable_blocks", "LesionRecord", "LesionStudy"]
 __all__ += ["lesion_summary", "lesion_spread_config"]
@@ -183,6 +187,8 @@ from resnet_edu.teaching.diagram_shortcuts import draw_shortcut_options
 from resnet_edu.teaching.diagrams import Diagram, draw_block, draw_blocks, show_diagram
 from resnet_edu.teaching.plots import plot_gradient_norms, plot_gradient_sweep, plot_histories, plot_lesion, plot_sweep_run
 from resnet_edu.teaching.widgets import explorer, figure_to_png, live_explorer
+from resnet_edu.teaching.results import confusion_matrix, plot_confusion, plot_degradation, plot_depth_run
+from resnet_edu.teaching.results import plot_predictions
 
 __all__ += ["check_plain_block", "check_basic_block", "check_bottleneck", "check_preact_block"]
 __all__ += ["check_zero_pad_shortcut", "check_make_stage", "check_cifar_depth", "check_answer", "check_param_count"]
@@ -190,5 +196,6 @@ __all__ += ["CheckResult", "describe_exception", "diagnose", "Diagnosis"]
 __all__ += ["check_resnet", "set_time_limit"]
 __all__ += ["plot_gradient_norms", "plot_gradient_sweep", "plot_histories", "plot_lesion", "plot_sweep_run"]
 __all__ += ["explorer", "live_explorer", "figure_to_png"]
+__all__ += ["plot_degradation", "plot_depth_run", "plot_predictions", "plot_confusion", "confusion_matrix"]
 __all__ += ["draw_block", "draw_blocks", "draw_shortcut_options", "draw_network", "draw_networks", "draw_stages"]
 __all__ += ["draw_function_classes", "draw_unrolled", "draw_path_lengths", "show_diagram", "Diagram"]

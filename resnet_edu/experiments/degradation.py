@@ -11,9 +11,10 @@ Taught in chapter 1 (plain nets of growing depth) and chapter 6 (Figure 6 in min
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 from torch import nn
@@ -139,3 +140,22 @@ def degradation_experiment(seed: int = 0, **kwargs) -> DepthRuns:  # type: ignor
         **kwargs: any option of :func:`train_depths` (epochs, batch_size, lr, ...).
     """
     return train_depths(KINDS, (20, 56), seed=seed, **kwargs)
+
+
+def degradation_spread_config(
+    recipe: Recipe = DIGITS_RECIPE,
+    networks: Sequence[str] = ("plain-20", "plain-56", "resnet-20", "resnet-56"),
+    widths: Sequence[int] = CIFAR_WIDTHS,
+) -> dict[str, Any]:
+    """The configuration a stored spread of :func:`train_depths` runs was measured with.
+
+    Chapter 6 passes it to :func:`~resnet_edu.experiments.spread.load_spread`, so a spread
+    measured with another recipe, other networks or other widths is refused instead of printed.
+
+    Args:
+        recipe: the recipe every network was trained with.
+        networks: the names of the networks trained (``DepthRun.name``).
+        widths: the stages' channels.
+    """
+    return {"experiment": "train_depths on the digits", "networks": list(networks),
+            "recipe": dataclasses.asdict(recipe), "widths": list(widths)}

@@ -36,7 +36,7 @@ from resnet_edu.experiments import distributed
 from resnet_edu.experiments.checkpoints import CheckpointError, load_training_state, save_training_state
 from resnet_edu.experiments.recipe import Recipe
 
-__all__ = ["EpochRecord", "History", "evaluate", "train"]
+__all__ = ["EpochRecord", "History", "evaluate", "predict", "train"]
 
 
 @dataclass
@@ -111,6 +111,31 @@ def evaluate(model: nn.Module, loader: Iterable) -> tuple[float, float]:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     return _means(*_evaluation_sums(model, loader), "loader")
+
+
+def predict(model: nn.Module, loader: Iterable) -> torch.Tensor:
+    """The predicted class of every example of ``loader``, in order: a ``(N,)`` tensor on the CPU.
+
+    Like :func:`evaluate`, the model runs in eval mode on the device of its weights, and every
+    submodule gets its mode back afterwards; the labels of the batches are not used.
+
+    Args:
+        model: a classifier returning logits ``(N, classes)``.
+        loader: batches of ``(images, labels)``.
+
+    Raises:
+        TypeError: if ``model`` is not a module or ``loader`` not iterable.
+        ValueError: if the loader yields no example.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    predicted = []
+    with model_run(model) as where:
+        for images, _ in _batches(loader, "loader"):
+            predicted.append(model(images.to(where.device)).argmax(dim=1).cpu())  # (batch,)
+    if not predicted:
+        raise ValueError("loader yielded no examples")
+    return torch.cat(predicted)
 
 
 def _means(total_loss: float, wrong: float, seen: float, name: str) -> tuple[float, float]:
