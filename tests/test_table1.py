@@ -51,3 +51,13 @@ def test_table1_other_sizes_and_errors():
         table1([])
     with pytest.raises(KeyError, match="no row"):
         small.bracket("conv6_x", 0)
+
+
+def test_table1_puts_the_max_pool_in_conv2_x_as_the_paper_does(table):
+    # He et al. 2015, Table 1: conv1 is the 7x7 convolution alone; the 3x3 max pool is conv2_x's first line.
+    assert "pool" not in table.bracket("conv1", 0)
+    assert str(table).splitlines()[-1] == "conv2_x starts with a 3x3 max pool, stride 2"
+    rows = table._repr_html_().split("<tr>")[1:]
+    conv1, conv2 = rows[1], rows[2]
+    assert conv1.startswith("<td>conv1</td>") and "max pool" not in conv1
+    assert conv2.startswith("<td>conv2_x</td>") and conv2.count("3x3 max pool, stride 2<br>") == len(table.columns)
