@@ -111,6 +111,16 @@ def test_the_stride_label_moves_with_the_stride():
     assert sorted(gids(v15, "stride")) == ["0:stride:conv2", "0:stride:downsample.0"]
 
 
+def test_a_pool_on_the_shortcut_is_drawn_with_its_stride():
+    """ResNet-D (chapter 3): the shortcut's /2 sits on a 2x2 average pool, not on the 1x1 projection."""
+    block = Bottleneck(256, 128, 2)
+    block.downsample = torch.nn.Sequential(torch.nn.AvgPool2d(2, stride=2), torch.nn.Conv2d(256, 512, 1, bias=False),
+                                           torch.nn.BatchNorm2d(512))
+    figure = draw_block(block)
+    assert sorted(gids(figure, "stride")) == ["0:stride:conv2", "0:stride:downsample.0"]
+    assert "2x2 avg pool" in labels(figure) and "1x1 conv\n256→512" in labels(figure)
+
+
 def test_block_parts_follow_forward():
     parts = block_parts(BasicBlock(16, 32, 2, shortcut="B"))
     assert parts.branch == ("conv1", "bn1", "relu", "conv2", "bn2")

@@ -208,6 +208,9 @@ def layer_label(module: nn.Module) -> tuple[str, str]:
         return "ReLU", "relu"
     if isinstance(module, ZeroPadShortcut):
         return f"zero-pad\n{module.in_channels}→{module.out_channels}", "pad"
+    if isinstance(module, (nn.AvgPool2d, nn.MaxPool2d)):
+        k = module.kernel_size if isinstance(module.kernel_size, int) else module.kernel_size[0]
+        return f"{k}x{k} {'avg' if isinstance(module, nn.AvgPool2d) else 'max'} pool", "pool"
     return type(module).__name__, "other"
 
 
