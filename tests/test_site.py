@@ -4,8 +4,9 @@ Builds the book (notebooks as committed: nbval checks elsewhere that their outpu
 into a temporary folder, serves it on 127.0.0.1 and opens every page listed in ``_toc.yml`` in
 Debian's ``chromium`` through ``chromium-driver``. The browser can reach nothing but that server
 (``--host-resolver-rules``), so a page that needs a CDN fails here. Per page it checks the title
-and main content, the browser log, images, internal links and anchors, math, launch links,
-widgets and precomputed explorers, and writes a full-page screenshot to ``_build/screenshots/``.
+and main content, the browser log, images and their alt text, internal links and anchors, math,
+launch links, widgets and precomputed explorers, a legible diagram in each of chapters 2 to 8, and
+that no nbgrader marker line shows; it writes a full-page screenshot to ``_build/screenshots/``.
 
 Run alone: ``make test-browser`` (or ``pytest tests/test_site.py -m browser``). The tests that need
 the browser carry the ``browser`` mark. Without Chromium they fail when ``CI`` is set and are skipped
@@ -44,6 +45,17 @@ CHROMIUM = Path(os.environ.get("RESNET_EDU_CHROMIUM") or "/usr/bin/chromium")
 CHROMEDRIVER = Path(os.environ.get("RESNET_EDU_CHROMEDRIVER") or "/usr/bin/chromedriver")
 WIDGET_VIEW = 'script[type="application/vnd.jupyter.widget-view+json"]'
 WIDGET_STATE = 'script[type="application/vnd.jupyter.widget-state+json"]'
+# Chapters that teach a structure and must show at least one diagram (issue 12): the <figure> that
+# resnet_edu.show_diagram emits carries this class.
+DIAGRAM = "figure.resnet-edu-diagram"
+DIAGRAM_CHAPTERS = range(2, 9)
+# nbgrader's marker lines: they stay in the notebooks, and book/_ext/nbgrader_markers.py strips them
+# from every code block of the site.
+MARKER_LINE = r"^[ \t]*### (BEGIN|END) (SOLUTION|HIDDEN TESTS)[ \t]*$"
+# Smallest text in the package's diagrams (resnet_edu.teaching.diagrams.MIN_FONT_SIZE, in points):
+# tests/test_diagrams.py checks every figure uses no smaller; here the page must not shrink them
+# below 10 CSS pixels.
+DIAGRAM_MIN_FONT_PT = 8.0
 
 def toc_pages() -> list[str]:
     """Every page in ``_toc.yml`` (root first, then reading order), as paths without suffix."""
@@ -250,6 +262,12 @@ def save_full_page_screenshot(driver, page: str, tile: int = 10_000) -> list[Pat
     return paths
 
 
+def chapter_number(page: str) -> int | None:
+    """The chapter number of a page (``book/03_bottleneck`` -> 3), None for other pages."""
+    match = re.match(r"(\d\d)_", Path(page).name)
+    return int(match.group(1)) if match else None
+
+
 def expected_launch_links(page: str) -> dict[str, str]:
     """The Colab and Binder links that Jupyter Book should write for a notebook page."""
     repo = CONFIG["repository"]
@@ -325,6 +343,44 @@ def test_page(page, browser, server, site):
         "return [...document.querySelectorAll('mjx-merror')].map(e => e.getAttribute('data-mjx-error') || e.textContent);")
     problems += [f"TeX error: {e}" for e in tex_errors]
 
+    # Alt text on every image: an <img> has a non-empty alt that is not just its file name (what
+    # myst-nb writes for a plot whose cell sets no `mystnb: image: alt`), an <svg> inside a figure an
+    # aria-label or a <title>.
+    unlabelled = browser.execute_script(
+        """const bad = [];
+        for (const img of document.images) {
+            const alt = (img.getAttribute('alt') || '').trim(), src = img.getAttribute('src') || '';
+            const file = decodeURIComponent(src.split('?')[0].split('/').pop());
+            if (!alt || (!src.startsWith('data:') && alt.endsWith(file)))
+                bad.push(`<img src="${src.slice(0, 70)}"> alt=${JSON.stringify(alt.slice(0, 70))}`);
+        }
+        for (const svg of document.querySelectorAll('figure svg')) {
+            const title = svg.querySelector('title');
+            if (!(svg.getAttribute('aria-label') || (title && title.textContent) || '').trim())
+                bad.push('<svg> in a <figure> without aria-label or <title>');
+        }
+        return bad;""")
+    problems += [f"image without alt text: {entry}" for entry in unlabelled]
+
+    # Chapters 2 to 8 each show a diagram of what they teach, at a size whose text can be read:
+    # shrunk to fit the column, its smallest text must stay 10 CSS pixels or more.
+    number = chapter_number(page)
+    diagrams = browser.execute_script(
+        f"""return [...document.querySelectorAll('{DIAGRAM} img')].map(i =>
+            [i.getBoundingClientRect().width, i.naturalWidth, i.closest('article') ? i.closest('article').clientWidth : 0]);""")
+    if number is not None and number in DIAGRAM_CHAPTERS and not diagrams:
+        problems.append(f"chapter {number} shows no diagram ({DIAGRAM}, from resnet_edu.show_diagram)")
+    for index, (shown, natural, column) in enumerate(diagrams):
+        smallest = DIAGRAM_MIN_FONT_PT * 4 / 3 * shown / natural if natural else 0
+        if smallest < 10:
+            problems.append(f"diagram {index}: shown {shown:.0f} of {natural} px wide in a {column} px column, "
+                            f"so its smallest text is {smallest:.1f} px (want >= 10)")
+
+    # nbgrader's marker lines appear nowhere on the page (hidden dropdowns included).
+    markers = browser.execute_script(
+        "return document.body.textContent.split('\\n').filter(l => new RegExp(arguments[0]).test(l));", MARKER_LINE)
+    problems += [f"nbgrader marker on the page: {line.strip()!r}" for line in markers]
+
     # Every same-site link resolves to a file, and its #anchor to an element there.
     hrefs = browser.execute_script("return [...document.querySelectorAll('a[href]')].map(a => a.href);")
     for href in sorted(set(hrefs)):
@@ -373,6 +429,50 @@ def test_page(page, browser, server, site):
             problems.append(f"explorer {index}: script ran={ready}, visible frames={visible} (want 1)")
 
     assert not problems, f"{url} (screenshot: {screenshot}):\n  " + "\n  ".join(problems)
+
+
+# --- nbgrader's markers, stripped at build time (book/_ext/nbgrader_markers.py) -------------
+def _markers_extension():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("nbgrader_markers", ROOT / "book" / "_ext" / "nbgrader_markers.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_strip_markers_removes_exactly_the_marker_lines():
+    strip_markers = _markers_extension().strip_markers
+    code = ("def f(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION\n"
+            "### BEGIN HIDDEN TESTS\t\nassert f(1) == 2\n### END HIDDEN TESTS\n"
+            "# ### BEGIN SOLUTION inside a comment stays\nprint('### END SOLUTION')\n##### BEGIN SOLUTION\n")
+    assert strip_markers(code) == ("def f(x):\n    return 2 * x\nassert f(1) == 2\n"
+                                   "# ### BEGIN SOLUTION inside a comment stays\nprint('### END SOLUTION')\n"
+                                   "##### BEGIN SOLUTION\n")
+    assert strip_markers("x = 1\n\ny = 2") == "x = 1\n\ny = 2"  # no marker: unchanged, blank lines kept
+    assert all(re.match(MARKER_LINE, m) for m in ("### BEGIN SOLUTION", "  ### END HIDDEN TESTS "))
+
+
+def test_hide_markers_rewrites_code_blocks_and_leaves_prose_alone():
+    from docutils import nodes
+    from docutils.core import publish_doctree
+
+    doctree = publish_doctree("Write ``### BEGIN SOLUTION`` in a cell.\n\n::\n\n    a = 1\n    ### BEGIN SOLUTION\n"
+                              "    b = 2\n    ### END SOLUTION\n\n::\n\n    c = 3\n")
+    _markers_extension().hide_markers(None, doctree)
+    blocks = [block.astext() for block in doctree.findall(nodes.literal_block)]
+    assert blocks == ["a = 1\nb = 2", "c = 3"]
+    assert "### BEGIN SOLUTION" in next(doctree.findall(nodes.paragraph)).astext()
+
+
+def test_the_markers_extension_is_enabled():
+    extensions = CONFIG["sphinx"]["local_extensions"]
+    assert "nbgrader_markers" in extensions and (ROOT / extensions["nbgrader_markers"] / "nbgrader_markers.py").exists()
+
+
+def test_chapters_with_diagrams_are_in_the_toc():
+    numbers = {chapter_number(page) for page in PAGES}
+    assert set(DIAGRAM_CHAPTERS) <= numbers, f"chapters {sorted(set(DIAGRAM_CHAPTERS) - numbers)} missing from _toc.yml"
 
 
 # --- interactive pieces without a kernel ---------------------------------------------------
