@@ -15,9 +15,9 @@ import argparse
 import os
 import time
 
-from resnet_edu.experiments.degradation import degradation_experiment, format_runs, lesion_experiment, train_depths
-from resnet_edu.experiments.gradient_sweep import format_ratio_table, gradient_sweep
-from resnet_edu.experiments.lesion import format_lesion
+from resnet_edu.experiments.degradation import degradation_experiment, train_depths
+from resnet_edu.experiments.gradient_sweep import gradient_sweep
+from resnet_edu.experiments.lesion import lesion_experiment
 
 
 def timed(label: str, function, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -39,19 +39,19 @@ def main() -> None:
 
     if not args.skip_sweep:
         runs = timed("gradient sweep (32 networks)", gradient_sweep)
-        print(format_ratio_table(runs))
-        print(format_ratio_table(runs, "weight_ratio"))
+        print(runs)
+        print(runs.table("weight_ratio"))
     if not args.skip_degradation:
         for seed in args.seeds:
             runs = timed(f"degradation experiment, seed {seed}", degradation_experiment, seed=seed)
-            print(format_runs(runs))
+            print(runs)
     if not args.skip_depths:
         runs = timed("plain nets of depth 8, 20, 56 (chapter 1), seed 0", train_depths)
-        print(format_runs(runs))
+        print(runs)
     if not args.skip_lesion:
         for seed in args.seeds:
             records = timed(f"lesion experiment, seed {seed}", lesion_experiment, seed=seed)
-            print(format_lesion(records))
+            print(records)
 
 
 if __name__ == "__main__":
