@@ -225,3 +225,10 @@ def test_bad_sizes_are_refused(block):
 def test_unknown_shortcut_is_refused(block):
     with pytest.raises(ValueError, match=r"one of \('A', 'B', 'C'\)"):
         block(16, 16, shortcut="identity")
+
+
+@pytest.mark.parametrize("preactivate", [True, False])
+def test_preact_bottleneck_scripts_and_traces(x, preactivate):
+    b = randomise_bn_(PreActBottleneck(16, 8, 2, preactivate=preactivate))
+    torch.testing.assert_close(torch.jit.script(b)(x), b(x))
+    torch.testing.assert_close(torch.fx.symbolic_trace(b)(x), b(x))
