@@ -342,3 +342,16 @@ def test_the_caption_is_dark_and_of_normal_weight():
     caption = re.search(r'<figcaption style="([^"]*)"', page).group(1)
     assert "font-weight: normal" in caption and "color: #1b1b1b" in caption
     assert 'class="resnet-edu-diagram"' in page
+
+
+def test_a_block_without_out_channels_is_labelled_from_its_last_layer():
+    class SeedBlock(torch.nn.Module):  # seed code: no out_channels attribute
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(16, 24, 3, padding=1, bias=False)
+            self.bn = torch.nn.BatchNorm2d(24)
+
+        def forward(self, x):
+            return torch.relu(self.bn(self.conv(x)))
+
+    assert "out  (24 channels)" in labels(draw_block(SeedBlock()))

@@ -267,7 +267,7 @@ def _draw_block_at(ax: Axes, block: nn.Module, x: float, top: float, title: str,
         y = _draw_add(ax, block, parts, x, split, y, prefix)
     y = _draw_column(ax, block, parts.after_add, x, y, prefix)
     arrow(ax, (x, y), (x, y - 0.3))
-    out = getattr(block, "out_channels", "?")
+    out = getattr(block, "out_channels", None) or _last_channels(block, parts.branch)
     ax.text(x, y - 0.34, f"out  ({out} channels)", ha="center", va="top", fontsize=8.5, color=TEXT)
 
 
@@ -276,6 +276,17 @@ def _first_channels(block: nn.Module, branch: tuple[str, ...]) -> int | str:
         module = block.get_submodule(path)
         if isinstance(module, nn.Conv2d):
             return module.in_channels
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            return module.num_features
+    return "?"
+
+
+def _last_channels(block: nn.Module, branch: tuple[str, ...]) -> int | str:
+    """The width the branch ends with: for blocks without an ``out_channels`` attribute (seed code)."""
+    for path in reversed(branch):
+        module = block.get_submodule(path)
+        if isinstance(module, nn.Conv2d):
+            return module.out_channels
         if isinstance(module, nn.modules.batchnorm._BatchNorm):
             return module.num_features
     return "?"
