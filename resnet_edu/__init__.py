@@ -67,6 +67,7 @@ from resnet_edu.models.networks import (
 )
 from resnet_edu.models.shortcuts import SHORTCUT_OPTIONS, ZERO_PLACEMENTS, ZeroPadShortcut, make_shortcut
 from resnet_edu.models.vgg import VGG, vgg16, vgg19
+from resnet_edu.models.toy import TOY_KINDS, ToyBlock, ToyResidual, identity_toy_block, toy_stack
 
 __all__ += ["PlainBlock", "BasicBlock", "Bottleneck", "PreActBlock", "conv1x1", "conv3x3"]
 __all__ += ["SHORTCUT_OPTIONS", "ZeroPadShortcut", "make_shortcut", "he_init_", "default_init_", "zero_init_residual_"]
@@ -76,6 +77,7 @@ __all__ += ["plain18", "plain34", "resnet20", "resnet32", "resnet44", "resnet56"
 __all__ += ["plain20", "plain32", "plain44", "plain56", "plain110", "VGG", "vgg16", "vgg19"]
 __all__ += ["resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2"]
 __all__ += ["TORCHVISION_RESNETS", "ZERO_PLACEMENTS"]
+__all__ += ["ToyBlock", "ToyResidual", "toy_stack", "identity_toy_block", "TOY_KINDS"]
 __all__ += ["PreActBottleneck", "cifar_preact_resnet", "preact_resnet110", "preact_resnet164", "preact_resnet1001"]
 
 # --- measuring: counts, formulas, traces, tables, gradients, published numbers --------
@@ -140,6 +142,7 @@ from resnet_edu.experiments.degradation import degradation_spread_config
 from resnet_edu.experiments.distributed import CPUSyncBatchNorm, distributed_digits_loaders, distributed_loaders
 from resnet_edu.experiments.distributed import init_distributed, is_main_process, one_step
 from resnet_edu.experiments.gradient_sweep import GradientRun, GradientSweep, gradient_sweep
+from resnet_edu.experiments.toy_fit import ToyExperiment, fit_toy, near_identity_task, toy_experiment, toy_signals
 from resnet_edu.experiments.lesion import LesionRecord, LesionStudy, deletable_blocks, lesion_experiment, lesion_study
 from resnet_edu.experiments.lesion import lesion_spread_config, lesion_summary
 from resnet_edu.experiments.pretrained import cifar_checkpoint_inputs, cifar_checkpoint_url, load_cifar_checkpoint
@@ -156,6 +159,7 @@ __all__ += ["Recipe", "DIGITS_RECIPE", "PAPER_CIFAR_RECIPE", "train", "evaluate"
 __all__ += ["train_depths", "degradation_experiment", "DepthRun", "DepthRuns"]
 __all__ += ["degradation_spread_config", "predict", "Spread", "load_spread", "spread_path"]
 __all__ += ["gradient_sweep", "GradientRun", "GradientSweep"]
+__all__ += ["near_identity_task", "toy_experiment", "ToyExperiment", "toy_signals", "fit_toy"]
 __all__ += ["lesion_study", "lesion_experiment", "deletable_blocks", "LesionRecord", "LesionStudy"]
 __all__ += ["lesion_summary", "lesion_spread_config"]
 __all__ += ["CheckpointError", "file_sha256", "hash_prefix_from_name", "load_checkpoint", "save_checkpoint"]
