@@ -3,6 +3,8 @@ stored spreads (degradation_spread_config)."""
 
 from __future__ import annotations
 
+import json
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -137,3 +139,20 @@ def test_chapter_6_spreads_are_stored_for_the_chapters_configuration():
         spread = load_spread(spread_path("ch6"), name, degradation_spread_config())
         assert spread.seeds == list(range(10)) and len(spread.environments) == 2, name
         assert len(spread.runs) == 20, name
+
+
+def test_the_ch6_spread_tool_stores_every_network_and_direction_per_seed(monkeypatch):
+    """book_tools.spreads_ch6.measure, on fake runs: one value per seed, under the chapter's configuration."""
+    from book_tools import spreads_ch6
+
+    def fake_experiment(seed):
+        return [fake_run("plain", 20, 0.01), fake_run("plain", 56, 0.5 + seed / 10),
+                fake_run("residual", 20, 0.0), fake_run("residual", 56, 0.02)]
+
+    monkeypatch.setattr(spreads_ch6, "degradation_experiment", fake_experiment)
+    spreads = spreads_ch6.measure([0, 1], {})
+    assert sorted(spreads) == sorted(load_spreads(spread_path("ch6")))  # the names the chapter loads
+    gap = spreads["plain-56 minus plain-20 train error"]
+    assert gap.config == json.loads(json.dumps(degradation_spread_config())) and gap.seeds == [0, 1]
+    assert gap.values == pytest.approx([0.49, 0.59])
+    assert spreads["resnet-56 minus resnet-20 test error"].values == pytest.approx([0.02, 0.02])
