@@ -117,18 +117,29 @@ def test_live_explorer_recomputes_on_change():
         calls.append((depth, bn))
         return bar_figure(depth if bn else -depth)
 
-    box = live_explorer(compute, {"depth": [20, 56], "bn": [True, False]}, "Live")
-    assert isinstance(box, LiveExplorer) and repr(box) == "<LiveExplorer 'Live'>"
+    box = live_explorer(compute, {"depth": [20, 56], "bn": [True, False]}, "Live <1>")
+    assert isinstance(box, LiveExplorer) and repr(box) == "<LiveExplorer 'Live <1>'>"
     note, controls, image = box.children
     assert "Without a kernel" in note.value
-    first = bytes(image.value)  # ipywidgets 8 holds a memoryview
-    assert calls == [(20, True)] and first.startswith(b"\x89PNG")
+    first = image.value
+    assert calls == [(20, True)] and png_of(first).startswith(b"\x89PNG")
+    # the figure is an <img> with alt text (the site's browser test checks every image has one)
+    assert first.startswith('<img class="widget-image" alt="Live &lt;1&gt;: depth = 20, bn = True" '
+                            'src="data:image/png;base64,')
     depth, bn = controls.children
     assert [d.description for d in controls.children] == ["depth", "bn"]
     depth.value = 56
-    assert calls[-1] == (56, True) and bytes(image.value) != first
+    assert calls[-1] == (56, True) and png_of(image.value) != png_of(first)
+    assert 'alt="Live &lt;1&gt;: depth = 56, bn = True"' in image.value
     bn.value = False
     assert calls[-1] == (56, False)
+
+
+def png_of(img_html: str) -> bytes:
+    """The PNG inside a live explorer's <img> data URI."""
+    import base64
+
+    return base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"', img_html)[1])
 
 
 @pytest.mark.parametrize(

@@ -245,6 +245,14 @@ def explorer(
     return Explorer(title, checked, pngs)
 
 
+def _figure_html(png: bytes, title: str, setting: Mapping[str, Any]) -> str:
+    """An ``<img>`` of ``png`` (a data URI) with alt text: the title and the setting it shows."""
+    shown = ", ".join(f"{name} = {_label(value)}" for name, value in setting.items())
+    data = base64.b64encode(png).decode("ascii")
+    return (f'<img class="widget-image" alt="{html.escape(title)}: {html.escape(shown)}"'
+            f' src="data:image/png;base64,{data}" style="max-width:100%">')
+
+
 class LiveExplorer(widgets.VBox):
     """The box :func:`live_explorer` returns; its text form is short and stable for nbval."""
 
@@ -265,9 +273,11 @@ def live_explorer(
     """Controls that call Python on every change and show the figure it returns (needs a kernel).
 
     Built from ipywidgets that exist in ipywidgets 7.7 (Colab's version): a ``Dropdown`` per
-    control, an ``Image`` and an ``HTML`` note. On the published book, which has no kernel,
-    the controls are inert and the figure of the first setting is shown, with a note saying
-    so. Prefer :func:`explorer` whenever the settings can be precomputed.
+    control, an ``HTML`` note, and an ``HTML`` widget holding the figure as an ``<img>`` (a
+    PNG data URI) whose alt text names the title and the setting shown (ipywidgets' ``Image``
+    cannot carry alt text). On the published book, which has no kernel, the controls are inert
+    and the figure of the first setting is shown, with a note saying so. Prefer
+    :func:`explorer` whenever the settings can be precomputed.
 
     Args:
         compute: called as ``compute(**setting)`` with one value per control; returns a
@@ -293,7 +303,8 @@ def live_explorer(
         name: widgets.Dropdown(options=[(_label(v), v) for v in values], value=values[0], description=name)
         for name, values in checked.items()
     }
-    image = widgets.Image(format="png", value=_as_png(compute(**{n: v[0] for n, v in checked.items()}), dpi))
+    first = {n: v[0] for n, v in checked.items()}
+    image = widgets.HTML(value=_figure_html(_as_png(compute(**first), dpi), title, first))
     note = widgets.HTML(
         value=f"<strong>{html.escape(title)}</strong><br><small>Live: each change runs Python. "
         "Without a kernel (on the website) the controls do nothing and the first setting is shown.</small>"
@@ -301,7 +312,7 @@ def live_explorer(
 
     def redraw(_change: Any = None) -> None:
         setting = {name: dropdown.value for name, dropdown in dropdowns.items()}
-        image.value = _as_png(compute(**setting), dpi)
+        image.value = _figure_html(_as_png(compute(**setting), dpi), title, setting)
 
     for dropdown in dropdowns.values():
         dropdown.observe(redraw, names="value")
