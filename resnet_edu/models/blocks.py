@@ -118,7 +118,7 @@ class BasicBlock(nn.Module):
 
     He et al. 2015, section 3.1-3.2 and Figure 2: instead of asking two layers to fit
     ``H(x)``, let them fit the residual ``F(x) = H(x) - x`` and add ``x`` back. Where
-    the block changes shape, the shortcut is option A, B or C of section 3.3 (see
+    the block changes shape, the shortcut is option A, B or C of sections 3.3 and 4.1 (see
     :mod:`resnet_edu.models.shortcuts`). Used by ResNet-18/34 and the CIFAR ResNets.
     Taught in chapter 2.
 

@@ -52,7 +52,7 @@ class ResNet(nn.Module):
         layers: blocks per stage, e.g. ``[2, 2, 2, 2]`` for ResNet-18.
         widths: channels of each stage (before ``block.expansion``); one per stage.
         stem: ``"imagenet"`` or ``"cifar"``.
-        shortcut: option ``"A"``, ``"B"`` or ``"C"`` (section 3.3); ignored by PlainBlock.
+        shortcut: option ``"A"``, ``"B"`` or ``"C"`` (sections 3.3 and 4.1); ignored by PlainBlock.
         zeros: option A only: where the zero channels go, ``"both"`` (half before and
             half after the input's, as the published CIFAR checkpoints) or ``"end"``
             (see :class:`~resnet_edu.models.shortcuts.ZeroPadShortcut`).

@@ -2,7 +2,7 @@
 
 When a block keeps the shape of its input, the shortcut is the identity: ``x`` itself.
 When it halves the resolution and widens the channels, ``x`` no longer fits ``F(x)``
-and the shortcut must reshape it. He et al. 2015, section 3.3, compare three options:
+and the shortcut must reshape it. He et al. 2015 introduce options A and B in section 3.3 and compare three in section 4.1:
 
 - **A**: no parameters. Subsample by the stride and pad the new channels with zeros
   (half before the input's channels and half after, by default: see :class:`ZeroPadShortcut`).
@@ -34,7 +34,7 @@ ZERO_PLACEMENTS: tuple[str, ...] = ("both", "end")
 class ZeroPadShortcut(nn.Module):
     """Option A: subsample by the stride, then pad the extra channels with zeros.
 
-    He et al. 2015, section 3.3: "(A) zero-padding shortcuts are used for increasing
+    He et al. 2015, section 4.1: "(A) zero-padding shortcuts are used for increasing
     dimensions, and all shortcuts are parameter-free". The paper does not say where the
     zero channels go. The default, ``zeros="both"``, puts half of them before the input's
     channels and half after (``extra // 2`` before, the rest after), as the most-used CIFAR
@@ -110,7 +110,7 @@ def make_shortcut(
     norm_layer: Callable[[int], nn.Module] = nn.BatchNorm2d,
     zeros: str = "both",
 ) -> nn.Module | None:
-    """The shortcut module for one block under option A, B or C (paper section 3.3).
+    """The shortcut module for one block under option A, B or C (paper sections 3.3 and 4.1).
 
     Returns ``None`` where the shortcut is the identity (the block then adds ``x``
     itself), a :class:`ZeroPadShortcut` for option A where the shape changes, and a
