@@ -1,4 +1,4 @@
-"""Tests for resnet_edu.models.shortcuts: the paper's options A, B and C (section 3.3)."""
+"""Tests for resnet_edu.models.shortcuts: the paper's options A, B and C (sections 3.3 and 4.1)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 When a block keeps the shape of its input, the shortcut is the identity: ``x`` itself.
 When it halves the resolution and widens the channels, ``x`` no longer fits ``F(x)``
-and the shortcut must reshape it. He et al. 2015 introduce options A and B in section 3.3 and compare three in section 4.1:
+and the shortcut must reshape it. He et al. 2015 introduce options A and B in section 3.3
+and compare three in section 4.1:
 
 - **A**: no parameters. Subsample by the stride and pad the new channels with zeros
   (half before the input's channels and half after, by default: see :class:`ZeroPadShortcut`).
