@@ -234,75 +234,65 @@ def test_book_chapter_student_copy(chapter):
 # (the exercises close each chapter). tests/conftest.py instead puts book_tools.student.student_probe's
 # cell into the chapter's own nbval run; these tests check the probe itself.
 
-def _run_probe(nb, shell_cells):
-    """Run ``shell_cells`` and then the probe of ``nb`` in a fresh IPython shell; the probe's error, or None."""
+@pytest.fixture
+def shell():
+    """A fresh IPython shell (the kernel a probe runs in), cleared afterwards."""
     from IPython.core.interactiveshell import InteractiveShell
 
-    position, source = instructor.student_probe(nb)
     shell = InteractiveShell.instance()
+    shell.user_ns.clear()
+    shell.init_user_ns()
     try:
-        shell.user_ns.clear()
-        shell.init_user_ns()
-        for cell in shell_cells:
-            assert shell.run_cell(cell).success
-        result = shell.run_cell(source, silent=True)
-        return position, result.error_in_exec
+        yield shell
     finally:
         InteractiveShell.clear_instance()
 
 
-def test_student_probe_passes_where_the_student_copy_stops_at_its_first_exercise():
-    nb = synthetic_chapter()
-    position, error = _run_probe(nb, ["greeting = 'hello'"])
+def _run_probe(shell, nb, shell_cells):
+    """Run ``shell_cells`` and then the probe of ``nb`` in ``shell``; the probe's position and error (or None)."""
+    position, source = instructor.student_probe(nb)
+    for cell in shell_cells:
+        assert shell.run_cell(cell).success
+    return position, shell.run_cell(source, silent=True).error_in_exec
+
+
+def test_student_probe_passes_where_the_student_copy_stops_at_its_first_exercise(shell):
+    position, error = _run_probe(shell, synthetic_chapter(), ["greeting = 'hello'"])
     assert position == 1 and error is None  # before the chapter's second code cell, the first solution
 
 
-def test_student_probe_leaves_the_chapter_namespace_alone():
-    from IPython.core.interactiveshell import InteractiveShell
-
+def test_student_probe_leaves_the_chapter_namespace_alone(shell):
     nb = synthetic_chapter()
     nb.cells[2].source = "answer = 1\n### BEGIN SOLUTION\nanswer = 9 * 16 * 32\n### END SOLUTION\n"
-    _, source = instructor.student_probe(nb)
-    shell = InteractiveShell.instance()
-    try:
-        shell.run_cell("answer = 'the chapter'")
-        shell.run_cell(source, silent=True)
-        assert shell.user_ns["answer"] == "the chapter" and "__student_probe" not in shell.user_ns
-    finally:
-        InteractiveShell.clear_instance()
+    _run_probe(shell, nb, ["answer = 'the chapter'"])
+    assert shell.user_ns["answer"] == "the chapter" and "__student_probe" not in shell.user_ns
 
 
-def test_student_probe_restores_the_random_states():
-    from IPython.core.interactiveshell import InteractiveShell
-
+def test_student_probe_restores_the_random_states(shell):
     nb = synthetic_chapter()
     nb.cells[2].source = "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n"
     nb.cells[3].source = "import torch\ntorch.rand(5)  # a checker that draws numbers\nf()\n"
-    _, source = instructor.student_probe(nb)
-    shell = InteractiveShell.instance()
-    try:
-        shell.run_cell("import torch; torch.manual_seed(0); expected = torch.rand(3); torch.manual_seed(0)")
-        assert shell.run_cell(source, silent=True).error_in_exec is None
-        shell.run_cell("drawn = torch.rand(3)")
-        assert shell.user_ns["drawn"].equal(shell.user_ns["expected"])
-    finally:
-        InteractiveShell.clear_instance()
+    setup = "import torch; torch.manual_seed(0); expected = torch.rand(3); torch.manual_seed(0)"
+    _, error = _run_probe(shell, nb, [setup])
+    assert error is None
+    shell.run_cell("drawn = torch.rand(3)")
+    assert shell.user_ns["drawn"].equal(shell.user_ns["expected"])
 
 
-def test_student_probe_fails_where_the_student_copy_runs_through():
+def test_student_probe_fails_where_the_student_copy_runs_through(shell):
     nb = synthetic_chapter()
     # an exercise whose autograder cell never calls the stubbed function: the copy runs through it
     nb.cells[2].source = "def unused():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n"
     nb.cells[3].source = "assert True\n"
-    _, error = _run_probe(nb, ["greeting = 'hello'"])
+    _, error = _run_probe(shell, nb, ["greeting = 'hello'"])
     assert isinstance(error, AssertionError) and "ran through its first exercise" in str(error)
 
 
-def test_student_probe_fails_where_the_stub_stops_with_another_error():
+def test_student_probe_fails_where_the_stub_stops_with_another_error(shell):
     nb = synthetic_chapter()
     nb.cells[3].source = "assert undefined_name\n"  # the autograder cell of the top-level exercise
     nb.cells[2].source = "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n"
-    _, error = _run_probe(nb, ["greeting = 'hello'"])
+    _, error = _run_probe(shell, nb, ["greeting = 'hello'"])
     assert isinstance(error, AssertionError) and "NameError" in str(error)
 
 

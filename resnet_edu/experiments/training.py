@@ -93,6 +93,11 @@ def _batches(loader: Iterable, name: str) -> Iterable:
     return loader
 
 
+def _check_model(model: object) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+
+
 def evaluate(model: nn.Module, loader: Iterable) -> tuple[float, float]:
     """Mean cross-entropy and error (a fraction in 0..1) of ``model`` over ``loader``.
 
@@ -108,8 +113,7 @@ def evaluate(model: nn.Module, loader: Iterable) -> tuple[float, float]:
         TypeError: if ``model`` is not a module or ``loader`` not iterable.
         ValueError: if the loader yields no example.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    _check_model(model)
     return _means(*_evaluation_sums(model, loader), "loader")
 
 
@@ -127,8 +131,7 @@ def predict(model: nn.Module, loader: Iterable) -> torch.Tensor:
         TypeError: if ``model`` is not a module or ``loader`` not iterable.
         ValueError: if the loader yields no example.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    _check_model(model)
     predicted = []
     with model_run(model) as where:
         for images, _ in _batches(loader, "loader"):
@@ -292,8 +295,7 @@ def train(
         ValueError: if the loader's batch size differs from the recipe's.
         CheckpointError: if ``resume_from`` cannot be read or was trained with another recipe.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    _check_model(model)
     if not isinstance(recipe, Recipe):
         raise TypeError(
             f"recipe must be a resnet_edu Recipe (e.g. DIGITS_RECIPE or Recipe(epochs=10, lr=0.05)), "

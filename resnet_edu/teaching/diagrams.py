@@ -259,7 +259,7 @@ def _draw_block_at(ax: Axes, block: nn.Module, x: float, top: float, title: str,
     left, right = _extent(block)
     ax.text(x + (right - left) / 2, top, title, ha="center", va="top", fontsize=10, fontweight="bold", color=TEXT)
     y = top - 0.45
-    in_channels = _first_channels(block, parts.branch)
+    in_channels = _branch_channels(block, parts.branch, "in")
     ax.text(x, y, f"x  ({in_channels} channels)", ha="center", va="bottom", fontsize=8.5, color=TEXT)
     split = y - 0.12
     y = _draw_column(ax, block, parts.branch, x, split, prefix)
@@ -267,26 +267,17 @@ def _draw_block_at(ax: Axes, block: nn.Module, x: float, top: float, title: str,
         y = _draw_add(ax, block, parts, x, split, y, prefix)
     y = _draw_column(ax, block, parts.after_add, x, y, prefix)
     arrow(ax, (x, y), (x, y - 0.3))
-    out = getattr(block, "out_channels", None) or _last_channels(block, parts.branch)
+    out = getattr(block, "out_channels", None) or _branch_channels(block, parts.branch, "out")  # seed code has none
     ax.text(x, y - 0.34, f"out  ({out} channels)", ha="center", va="top", fontsize=8.5, color=TEXT)
 
 
-def _first_channels(block: nn.Module, branch: tuple[str, ...]) -> int | str:
-    for path in branch:
+def _branch_channels(block: nn.Module, branch: tuple[str, ...], end: str) -> int | str:
+    """The width the branch starts with (``end="in"``) or ends with (``"out"``), read off its first
+    or last conv or norm layer ("?" if it has none)."""
+    for path in branch if end == "in" else reversed(branch):
         module = block.get_submodule(path)
         if isinstance(module, nn.Conv2d):
-            return module.in_channels
-        if isinstance(module, nn.modules.batchnorm._BatchNorm):
-            return module.num_features
-    return "?"
-
-
-def _last_channels(block: nn.Module, branch: tuple[str, ...]) -> int | str:
-    """The width the branch ends with: for blocks without an ``out_channels`` attribute (seed code)."""
-    for path in reversed(branch):
-        module = block.get_submodule(path)
-        if isinstance(module, nn.Conv2d):
-            return module.out_channels
+            return module.in_channels if end == "in" else module.out_channels
         if isinstance(module, nn.modules.batchnorm._BatchNorm):
             return module.num_features
     return "?"
